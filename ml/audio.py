@@ -1,0 +1,211 @@
+"""Decode any audio file into 16 kHz mono float32, or refuse it with a reason a person can read.
+
+soundfile (libsndfile) reads wav, flac, ogg/vorbis, opus and mp3 in-process; ffmpeg handles the rest
+(m4a/aac, webm from browsers' MediaRecorder, ...). Length is checked from the header before the
+whole file is decoded wherever the container says it, so a huge upload costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+
+SAMPLE_RATE = 16_000
+DEFAULT_MAX_DURATION_S = 30 * 60
+MIN_DURATION_S = 0.25
+# A peak below -80 dBFS is digital silence: nothing to classify.
+SILENCE_PEAK = 1e-4
+# A decoded length this far below what the header promised means the file was cut short.
+TRUNCATION_TOLERANCE = 0.9
+FFMPEG_TIMEOUT_S = 120
+
+
+class AudioDecodeError(Exception):
+    """Audio we cannot use; the message is written for the person who uploaded it."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the container says before decoding: duration may be None when it does not say."""
+
+    duration_s: float | None
+    sample_rate: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    samples: np.ndarray  # float32, mono, at SAMPLE_RATE
+    duration_s: float
+    original_sample_rate: int
+    channels: int
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+
+def max_duration_from_env() -> float:
+    """The refusal limit, settable without code (the platform passes its own setting)."""
+    return float(os.environ.get("AUDIO_MAX_DURATION_S", DEFAULT_MAX_DURATION_S))
+
+
+def decode(path: str | Path, max_duration_s: float | None = None) -> DecodedAudio:
+    """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
+    path = Path(path)
+    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise AudioDecodeError("The file could not be found or opened.") from None
+    if size == 0:
+        raise AudioDecodeError("The file is empty.")
+
+    try:
+        info, samples = _decode_with_soundfile(path, limit_s)
+    except _NotForSoundfile:
+        info, samples = _decode_with_ffmpeg(path, limit_s)
+
+    duration_s = len(samples) / SAMPLE_RATE
+    if info.duration_s and duration_s < TRUNCATION_TOLERANCE * info.duration_s - 0.5:
+        raise AudioDecodeError(
+            f"The file is truncated: it promises {info.duration_s:.1f} s of audio "
+            f"but only {duration_s:.1f} s could be read."
+        )
+    _refuse_if_too_long(duration_s, limit_s)
+    if duration_s < MIN_DURATION_S:
+        raise AudioDecodeError(
+            f"The recording is too short to classify ({duration_s:.2f} s; at least "
+            f"{MIN_DURATION_S} s is needed)."
+        )
+    if not np.all(np.isfinite(samples)):
+        raise AudioDecodeError("The file is corrupt: it decodes to invalid sample values.")
+    if float(np.max(np.abs(samples))) < SILENCE_PEAK:
+        raise AudioDecodeError("The recording is silent: there is nothing to classify.")
+    return DecodedAudio(
+        samples=samples,
+        duration_s=duration_s,
+        original_sample_rate=info.sample_rate,
+        channels=info.channels,
+    )
+
+
+class _NotForSoundfile(Exception):
+    """libsndfile cannot read this container; ffmpeg may."""
+
+
+def _refuse_if_too_long(duration_s: float, limit_s: float) -> None:
+    if duration_s > limit_s:
+        raise AudioDecodeError(
+            f"The recording is too long ({duration_s / 60:.1f} min); the limit is "
+            f"{limit_s / 60:.0f} min."
+        )
+
+
+def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    if sample_rate != SAMPLE_RATE:
+        samples = soxr.resample(samples, sample_rate, SAMPLE_RATE).astype(np.float32, copy=False)
+    return samples
+
+
+def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
+    try:
+        sf_info = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        raise _NotForSoundfile from None
+    claimed_s = sf_info.frames / sf_info.samplerate if sf_info.frames > 0 else None
+    info = AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels))
+    if claimed_s is not None:
+        _refuse_if_too_long(claimed_s, limit_s)
+    try:
+        # Read at most one sample past the limit, so a lying header cannot blow up memory.
+        max_frames = int((limit_s + 1) * sf_info.samplerate)
+        samples, sample_rate = soundfile.read(
+            str(path), dtype="float32", always_2d=False, frames=max_frames
+        )
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
+    return info, _to_mono_16k(samples, sample_rate)
+
+
+def _require(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        raise AudioDecodeError(
+            f"This format needs {tool}, which is not installed on the server; "
+            "upload WAV, FLAC, OGG or MP3 instead."
+        )
+    return found
+
+
+def probe_with_ffprobe(path: Path) -> AudioInfo:
+    """Ask ffprobe what the first audio stream claims; refuse files with no audio stream."""
+    command = [
+        _require("ffprobe"),
+        *("-v", "error", "-select_streams", "a:0", "-print_format", "json"),
+        *("-show_entries", "stream=sample_rate,channels,duration:format=duration"),
+        str(path),
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise AudioDecodeError("The file took too long to inspect; it may be corrupt.") from None
+    try:
+        report = json.loads(completed.stdout or b"{}")
+    except json.JSONDecodeError:
+        report = {}
+    streams = report.get("streams") or []
+    if completed.returncode != 0 or not streams:
+        raise AudioDecodeError("This is not an audio file we can read.")
+    stream = streams[0]
+    duration = _positive_float(stream.get("duration")) or _positive_float(
+        (report.get("format") or {}).get("duration")
+    )
+    return AudioInfo(
+        duration_s=duration,
+        sample_rate=int(_positive_float(stream.get("sample_rate")) or 0),
+        channels=int(stream.get("channels") or 0),
+    )
+
+
+def _positive_float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) and number > 0 else None
+
+
+def _decode_with_ffmpeg(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
+    info = probe_with_ffprobe(path)
+    if info.duration_s is not None:
+        _refuse_if_too_long(info.duration_s, limit_s)
+    command = [
+        _require("ffmpeg"),
+        *("-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0"),
+        # One second past the limit is enough to know a header-less stream is too long.
+        *("-t", f"{limit_s + 1:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"),
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise AudioDecodeError("The file took too long to decode; it may be corrupt.") from None
+    samples = np.frombuffer(completed.stdout, dtype="<f4").astype(np.float32)
+    if completed.returncode != 0 and samples.size == 0:
+        raise AudioDecodeError("The file is corrupt and cannot be decoded.")
+    return info, samples

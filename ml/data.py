@@ -1,0 +1,201 @@
+"""A MUSAN-layout corpus, split by source, and the windows of features it yields.
+
+Layout: ``<root>/{music,speech,noise}/<source>/.../*.{flac,wav,...}`` (the real MUSAN works
+too). Files of one source share a recording chain, a composer or a speaker, so every split here
+keeps whole sources on one side: segments of one recording on both sides inflate accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml import CLASS_NAMES
+from ml.audio import AudioDecodeError, decode
+from ml.features import FeatureSettings, extract
+
+AUDIO_SUFFIXES = {".flac", ".wav", ".ogg", ".opus", ".mp3", ".m4a", ".webm"}
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    path: Path
+    label: str
+    source: str  # "<label>/<source>": two classes never share a source name by accident
+
+    @property
+    def label_index(self) -> int:
+        return CLASS_NAMES.index(self.label)
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[CorpusFile]
+    validation: list[CorpusFile]
+    test: list[CorpusFile]
+
+    def sources(self) -> dict[str, list[str]]:
+        return {
+            name: sorted({f.source for f in files})
+            for name, files in (
+                ("train", self.train),
+                ("validation", self.validation),
+                ("test", self.test),
+            )
+        }
+
+
+def scan_corpus(root: str | Path) -> list[CorpusFile]:
+    """Every audio file under <root>/<class>/<source>/, sorted for determinism."""
+    root = Path(root)
+    files = []
+    for label in CLASS_NAMES:
+        class_dir = root / label
+        if not class_dir.is_dir():
+            raise FileNotFoundError(f"{class_dir} is missing: expected <corpus>/{label}/<source>/")
+        for path in sorted(class_dir.rglob("*")):
+            if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
+                relative = path.relative_to(class_dir)
+                source = relative.parts[0] if len(relative.parts) > 1 else "unknown"
+                files.append(CorpusFile(path, label, f"{label}/{source}"))
+    if not files:
+        raise FileNotFoundError(f"no audio files under {root}")
+    return files
+
+
+def fingerprint(files: Iterable[CorpusFile]) -> str:
+    """A short hash of file names and sizes: says whether two runs saw the same corpus."""
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f"{f.source}/{f.path.name}:{f.path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def sources_by_class(files: Sequence[CorpusFile]) -> dict[str, list[str]]:
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for f in files:
+        grouped[f.label].add(f.source)
+    return {label: sorted(grouped[label]) for label in CLASS_NAMES}
+
+
+def split_by_source(
+    files: Sequence[CorpusFile], seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.15
+) -> Split:
+    """Whole sources to train / validation / test, per class, at least one source each where the
+    class has three or more."""
+    rng = random.Random(seed)
+    assignment: dict[str, str] = {}
+    for sources in sources_by_class(files).values():
+        shuffled = list(sources)
+        rng.shuffle(shuffled)
+        n_test = max(1, round(len(shuffled) * test_fraction)) if len(shuffled) >= 3 else 0
+        n_val = max(1, round(len(shuffled) * val_fraction)) if len(shuffled) >= 3 else 0
+        for i, source in enumerate(shuffled):
+            assignment[source] = "test" if i < n_test else "validation" if i < n_test + n_val else "train"
+    parts: dict[str, list[CorpusFile]] = defaultdict(list)
+    for f in files:
+        parts[assignment[f.source]].append(f)
+    return Split(parts["train"], parts["validation"], parts["test"])
+
+
+def source_folds(files: Sequence[CorpusFile], k: int, seed: int = 0) -> list[list[str]]:
+    """k groups of whole sources, each class's sources dealt round-robin so every fold holds
+    every class (where the class has k sources or more)."""
+    rng = random.Random(seed)
+    folds: list[list[str]] = [[] for _ in range(k)]
+    offset = 0
+    for sources in sources_by_class(files).values():
+        shuffled = list(sources)
+        rng.shuffle(shuffled)
+        for i, source in enumerate(shuffled):
+            folds[(i + offset) % k].append(source)
+        offset += len(shuffled)
+    return folds
+
+
+@dataclass
+class WindowSet:
+    """Windows of features with their label, file and source, ready for Keras."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    file_ids: np.ndarray
+    sources: np.ndarray
+    files: list[CorpusFile]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def concat(cls, parts: Sequence[WindowSet]) -> WindowSet:
+        files: list[CorpusFile] = []
+        file_ids = []
+        for part in parts:
+            file_ids.append(part.file_ids + len(files))
+            files.extend(part.files)
+        return cls(
+            features=np.concatenate([p.features for p in parts]),
+            labels=np.concatenate([p.labels for p in parts]),
+            file_ids=np.concatenate(file_ids),
+            sources=np.concatenate([p.sources for p in parts]),
+            files=files,
+        )
+
+
+Transform = Callable[[np.ndarray, CorpusFile], np.ndarray]
+
+
+def _windows_of(job: tuple[CorpusFile, FeatureSettings, Transform | None]) -> np.ndarray | None:
+    corpus_file, settings, transform = job
+    try:
+        samples = decode(corpus_file.path).samples
+    except AudioDecodeError:
+        return None
+    if transform is not None:
+        samples = transform(samples, corpus_file)
+    return extract(samples, settings).features
+
+
+def load_windows(
+    files: Sequence[CorpusFile],
+    settings: FeatureSettings,
+    transform: Transform | None = None,
+    workers: int = 2,
+) -> WindowSet:
+    """Decode every file (skipping undecodable ones), optionally transform it, cut it into windows."""
+    jobs = [(f, settings, transform) for f in files]
+    if workers > 1 and len(jobs) > 8:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(_windows_of, jobs, chunksize=8))
+    else:
+        results = [_windows_of(job) for job in jobs]
+    kept = [(f, r) for f, r in zip(files, results) if r is not None and len(r)]
+    return WindowSet(
+        features=np.concatenate([r for _, r in kept]),
+        labels=np.concatenate([np.full(len(r), f.label_index) for f, r in kept]),
+        file_ids=np.concatenate([np.full(len(r), i) for i, (_, r) in enumerate(kept)]),
+        sources=np.concatenate([np.full(len(r), f.source, dtype=object) for f, r in kept]),
+        files=[f for f, _ in kept],
+    )
+
+
+def balanced_weights(windows: WindowSet) -> np.ndarray:
+    """Per-window training weights: every class weighs the same in total (noise is scarce), and
+    within a class a source weighs by the square root of its size, so a 25-minute source does not
+    drown a 30-second one, nor does the 30-second one get repeated into memorisation."""
+    weights = np.zeros(len(windows), dtype=np.float32)
+    for label in np.unique(windows.labels):
+        in_class = windows.labels == label
+        sources, counts = np.unique(windows.sources[in_class], return_counts=True)
+        for source, count in zip(sources, counts):
+            in_source = in_class & (windows.sources == source)
+            weights[in_source] = np.sqrt(count) / count
+        weights[in_class] /= weights[in_class].sum()
+    return weights * len(windows) / weights.sum()

@@ -1,0 +1,136 @@
+"""MFCC features per window: one code path for training and inference.
+
+The seed cut 3 s windows with 50% overlap, took 13 MFCCs (n_fft 1024, hop 512) and averaged
+them over time. We keep those windows, but compute the MFCCs once over the whole file (one librosa
+call) and cut the frame matrix into windows with a strided view, so a long file costs no Python
+loop. Fixes over the seed: a file shorter than one window still yields one window (the seed
+produced none and answered NaN), and the final partial window is covered so the timeline reaches
+the end of the file. Standardisation lives inside the model (see ml/model.py).
+
+Feature kinds:
+- ``seed``: mean of each MFCC over the window (13 values), as the seed did.
+- ``stats``: mean and standard deviation of MFCCs and of their deltas (4 x n_mfcc values): how
+  much the spectrum moves over time separates speech (syllable rate) from music and noise.
+- ``frames``: the window's MFCC + delta frames themselves, for a model that sees context in time.
+
+``per_recording_norm`` subtracts each recording's mean MFCC over time (cepstral mean
+normalisation), which removes the recording chain's colouring (microphone, codec, room) that a
+model would otherwise learn to recognise instead of the content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import librosa
+import numpy as np
+
+from ml.audio import SAMPLE_RATE
+
+FEATURE_KINDS = ("seed", "stats", "frames")
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    kind: str = "stats"
+    n_mfcc: int = 13
+    n_fft: int = 1024
+    hop_length: int = 512
+    window_s: float = 3.0
+    window_hop_s: float = 1.5
+    per_recording_norm: bool = False
+    sample_rate: int = SAMPLE_RATE
+
+    def __post_init__(self) -> None:
+        if self.kind not in FEATURE_KINDS:
+            raise ValueError(f"feature kind must be one of {FEATURE_KINDS}, not {self.kind!r}")
+
+    @property
+    def frames_per_window(self) -> int:
+        return max(1, round(self.window_s * self.sample_rate / self.hop_length))
+
+    @property
+    def frames_per_hop(self) -> int:
+        return max(1, round(self.window_hop_s * self.sample_rate / self.hop_length))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> FeatureSettings:
+        return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
+
+
+@dataclass(frozen=True)
+class WindowFeatures:
+    """One row of features per window, with where each window lies in the file (seconds)."""
+
+    features: np.ndarray  # (windows, ...) float32
+    starts_s: np.ndarray
+    ends_s: np.ndarray
+
+
+def mfcc_frames(samples: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """MFCCs and their deltas for the whole signal, one row per frame: (frames, 2 * n_mfcc)."""
+    mfcc = librosa.feature.mfcc(
+        y=samples,
+        sr=settings.sample_rate,
+        n_mfcc=settings.n_mfcc,
+        n_fft=settings.n_fft,
+        hop_length=settings.hop_length,
+    )
+    if settings.per_recording_norm:
+        mfcc = mfcc - mfcc.mean(axis=1, keepdims=True)
+    width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
+    if width >= 3:
+        delta = librosa.feature.delta(mfcc, width=width, mode="nearest")
+    else:
+        delta = np.zeros_like(mfcc)
+    return np.concatenate([mfcc, delta]).T.astype(np.float32)
+
+
+def window_starts(frame_count: int, settings: FeatureSettings) -> np.ndarray:
+    """First frame of each window; a last window is aligned to the end when the tail is uncovered."""
+    size, step = settings.frames_per_window, settings.frames_per_hop
+    if frame_count <= size:
+        return np.array([0])
+    starts = np.arange(0, frame_count - size + 1, step)
+    if starts[-1] + size < frame_count:
+        starts = np.append(starts, frame_count - size)
+    return starts
+
+
+def frame_windows(frames: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """A (windows, frames_per_window, features) view of the frame matrix, and window starts."""
+    size = settings.frames_per_window
+    if len(frames) < size:
+        # Too short for one window: repeat the recording to fill it, so statistics and the
+        # CNN's input shape stay meaningful (the seed returned nothing here).
+        frames = np.resize(frames, (size, frames.shape[1]))
+    starts = window_starts(len(frames), settings)
+    view = np.lib.stride_tricks.sliding_window_view(frames, size, axis=0)  # (n, feat, size)
+    return view[starts].transpose(0, 2, 1), starts
+
+
+def summarise(windows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Reduce each window of frames to the vector the model expects."""
+    n_mfcc = settings.n_mfcc
+    if settings.kind == "seed":
+        return windows[:, :, :n_mfcc].mean(axis=1)
+    if settings.kind == "stats":
+        return np.concatenate([windows.mean(axis=1), windows.std(axis=1)], axis=1)
+    return np.ascontiguousarray(windows)
+
+
+def extract(samples: np.ndarray, settings: FeatureSettings) -> WindowFeatures:
+    """Features for every window of a 16 kHz mono signal (at least one window)."""
+    frames = mfcc_frames(samples, settings)
+    windows, starts = frame_windows(frames, settings)
+    duration_s = len(samples) / settings.sample_rate
+    starts_s = starts * settings.hop_length / settings.sample_rate
+    ends_s = np.minimum(starts_s + settings.window_s, duration_s)
+    return WindowFeatures(
+        features=summarise(windows, settings).astype(np.float32),
+        starts_s=starts_s,
+        ends_s=ends_s,
+    )

@@ -1,0 +1,94 @@
+"""Keras models, registered by name, each with input standardisation built in.
+
+A Normalization layer adapted on the training features is the model's first layer, so no caller
+can forget to standardise (the seed's web app did). Class order is fixed: music, speech, noise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402  (after the log level, so TensorFlow starts quietly)
+
+from ml import CLASS_NAMES  # noqa: E402
+
+ARCHITECTURES: dict[str, Callable[[tuple[int, ...], keras.layers.Normalization], keras.Model]] = {}
+
+
+def register(name: str):
+    def wrap(builder):
+        ARCHITECTURES[name] = builder
+        return builder
+
+    return wrap
+
+
+@register("seed")
+def seed_mlp(input_shape: tuple[int, ...], normalise: keras.layers.Normalization) -> keras.Model:
+    """The published seed exactly: Dense 128 -> Dropout 0.3 -> Dense 64 -> Dropout 0.3 -> 3."""
+    inputs = keras.Input(shape=input_shape, name="features")
+    x = normalise(inputs)
+    x = keras.layers.Dense(128, activation="relu")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dense(64, activation="relu")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(len(CLASS_NAMES), activation="softmax", name="classes")(x)
+    return keras.Model(inputs, outputs, name="seed_mlp")
+
+
+@register("cnn")
+def frame_cnn(input_shape: tuple[int, ...], normalise: keras.layers.Normalization) -> keras.Model:
+    """A small 1-D CNN over the MFCC + delta frames of a window: it sees rhythm and syllables."""
+    inputs = keras.Input(shape=input_shape, name="frames")
+    x = normalise(inputs)
+    x = keras.layers.GaussianNoise(0.1)(x)
+    for filters in (48, 64):
+        x = keras.layers.Conv1D(filters, 5, padding="same", use_bias=False)(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation("relu")(x)
+        x = keras.layers.MaxPooling1D(2)(x)
+    x = keras.layers.Conv1D(96, 3, padding="same", activation="relu")(x)
+    pooled = keras.layers.Concatenate()(
+        [keras.layers.GlobalAveragePooling1D()(x), keras.layers.GlobalMaxPooling1D()(x)]
+    )
+    x = keras.layers.Dropout(0.4)(pooled)
+    x = keras.layers.Dense(64, activation="relu")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(len(CLASS_NAMES), activation="softmax", name="classes")(x)
+    return keras.Model(inputs, outputs, name="frame_cnn")
+
+
+def build(arch: str, training_features: np.ndarray) -> keras.Model:
+    """A compiled model of `arch`, its Normalization adapted on `training_features`."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}")
+    normalise = keras.layers.Normalization(axis=-1, name="standardise")
+    normalise.adapt(training_features.reshape(-1, training_features.shape[-1]))
+    model = ARCHITECTURES[arch](training_features.shape[1:], normalise)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def load(path: str | os.PathLike) -> keras.Model:
+    return keras.models.load_model(path, compile=False)
+
+
+def predict(model: keras.Model, features: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities for every window, in batches: a direct call, not model.predict,
+    which costs ~50 ms of overhead per call."""
+    if len(features) == 0:
+        return np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
+    batches = [
+        np.asarray(model(features[start : start + batch_size], training=False))
+        for start in range(0, len(features), batch_size)
+    ]
+    return np.concatenate(batches).astype(np.float32)
