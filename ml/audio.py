@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ SILENCE_PEAK = 1e-4
 # A decoded length this far below what the header promised means the file was cut short.
 TRUNCATION_TOLERANCE = 0.9
 FFMPEG_TIMEOUT_S = 120
+_CUT_CHUNK = re.compile(r"^data\s*:\s*(?P<claimed>\d+)\s*\(should be (?P<actual>\d+)\)", re.MULTILINE)
 
 
 class AudioDecodeError(Exception):
@@ -58,16 +60,35 @@ def max_duration_from_env() -> float:
     return float(os.environ.get("AUDIO_MAX_DURATION_S", DEFAULT_MAX_DURATION_S))
 
 
-def decode(path: str | Path, max_duration_s: float | None = None) -> DecodedAudio:
-    """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
-    path = Path(path)
-    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
+def _refuse_if_empty(path: Path) -> None:
     try:
         size = path.stat().st_size
     except OSError:
         raise AudioDecodeError("The file could not be found or opened.") from None
     if size == 0:
         raise AudioDecodeError("The file is empty.")
+
+
+def probe(path: str | Path, max_duration_s: float | None = None) -> AudioInfo:
+    """Read only the header: cheap enough for a web request to refuse non-audio, empty and
+    over-long uploads before any work is queued."""
+    path = Path(path)
+    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
+    _refuse_if_empty(path)
+    try:
+        info = _soundfile_info(path)
+    except _NotForSoundfile:
+        info = probe_with_ffprobe(path)
+    if info.duration_s is not None:
+        _refuse_if_too_long(info.duration_s, limit_s)
+    return info
+
+
+def decode(path: str | Path, max_duration_s: float | None = None) -> DecodedAudio:
+    """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
+    path = Path(path)
+    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
+    _refuse_if_empty(path)
 
     try:
         info, samples = _decode_with_soundfile(path, limit_s)
@@ -119,18 +140,27 @@ def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return samples
 
 
-def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
+def _soundfile_info(path: Path) -> AudioInfo:
     try:
         sf_info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         raise _NotForSoundfile from None
     claimed_s = sf_info.frames / sf_info.samplerate if sf_info.frames > 0 else None
-    info = AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels))
-    if claimed_s is not None:
-        _refuse_if_too_long(claimed_s, limit_s)
+    # libsndfile quietly shortens a cut-off WAV to what is there, but says what the header
+    # promised in its report ("data : 192000 (should be 63970)").
+    cut = _CUT_CHUNK.search(sf_info.extra_info or "")
+    if claimed_s and cut and int(cut["actual"]) > 0:
+        claimed_s *= int(cut["claimed"]) / int(cut["actual"])
+    return AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels))
+
+
+def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
+    info = _soundfile_info(path)
+    if info.duration_s is not None:
+        _refuse_if_too_long(info.duration_s, limit_s)
     try:
-        # Read at most one sample past the limit, so a lying header cannot blow up memory.
-        max_frames = int((limit_s + 1) * sf_info.samplerate)
+        # Read at most one second past the limit, so a lying header cannot blow up memory.
+        max_frames = int((limit_s + 1) * info.sample_rate)
         samples, sample_rate = soundfile.read(
             str(path), dtype="float32", always_2d=False, frames=max_frames
         )

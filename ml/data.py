@@ -95,14 +95,22 @@ def split_by_source(
     for sources in sources_by_class(files).values():
         shuffled = list(sources)
         rng.shuffle(shuffled)
-        n_test = max(1, round(len(shuffled) * test_fraction)) if len(shuffled) >= 3 else 0
-        n_val = max(1, round(len(shuffled) * val_fraction)) if len(shuffled) >= 3 else 0
+        n_test = _share(len(shuffled), test_fraction)
+        n_val = _share(len(shuffled), val_fraction)
         for i, source in enumerate(shuffled):
             assignment[source] = "test" if i < n_test else "validation" if i < n_test + n_val else "train"
     parts: dict[str, list[CorpusFile]] = defaultdict(list)
     for f in files:
         parts[assignment[f.source]].append(f)
     return Split(parts["train"], parts["validation"], parts["test"])
+
+
+def _share(count: int, fraction: float) -> int:
+    """How many of `count` sources a split gets: at least one if it asks for any and the class
+    has three sources or more (so training always keeps one)."""
+    if fraction <= 0 or count < 3:
+        return 0
+    return max(1, round(count * fraction))
 
 
 def source_folds(files: Sequence[CorpusFile], k: int, seed: int = 0) -> list[list[str]]:

@@ -1,0 +1,194 @@
+"""One settings file, driven by environment variables (see the README's table).
+
+Production needs SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS and HTTPS=true; everything else has a
+default that works on a developer's machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from classifier_site.env import envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = envstr("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (`make run` makes one).")
+    SECRET_KEY = "insecure-development-key-never-use-in-production"
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+
+# Behind HTTPS (production), cookies are secure and plain HTTP is redirected.
+HTTPS = envbool("HTTPS", False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "accounts",
+    "classify",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "classifier_site.urls"
+WSGI_APPLICATION = "classifier_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# PostgreSQL everywhere. Without DATABASE_URL: the embedded server that `make run` and
+# `make test` start from the pgserver wheel, listening on a socket in var/pgdata.
+EMBEDDED_DATABASE_DIR = VAR_DIR / "pgdata"
+DATABASE_URL = envstr("DATABASE_URL", f"postgresql://postgres@/classifier?host={EMBEDDED_DATABASE_DIR}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://...).")
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "history"
+LOGOUT_REDIRECT_URL = "landing"
+
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "classifier@localhost")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"  # never served directly: audio goes through an owner-checking view
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Uploads: refused above these limits with a message, before any work is queued.
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 30 * 60)
+UPLOAD_RATE = envstr("UPLOAD_RATE", "120/hour")
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Classification model: the folder holding model.keras and metadata.json.
+CLASSIFIER_MODEL_DIR = Path(envstr("CLASSIFIER_MODEL_DIR", str(BASE_DIR / "ml" / "artifacts")))
+# Run tasks in the caller instead of the queue (tests that are not about the queue).
+CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", False)
+# Our own retry cap: a clip whose task died this many times is marked failed, not retried again.
+CLASSIFY_MAX_ATTEMPTS = envint("CLASSIFY_MAX_ATTEMPTS", 3)
+# Seconds a task may run before django-q2 kills it; a 30-minute file takes about 5 s warm.
+CLASSIFY_TASK_TIMEOUT_S = envint("CLASSIFY_TASK_TIMEOUT_S", 300)
+# A clip still `processing` after this long lost its worker: the sweeper requeues it.
+CLASSIFY_STALE_AFTER_S = envint("CLASSIFY_STALE_AFTER_S", CLASSIFY_TASK_TIMEOUT_S + 60)
+
+REDIS_URL = envstr("REDIS_URL")
+Q_CLUSTER = {
+    "name": "classify",
+    "workers": envint("Q_WORKERS", 1),
+    "timeout": CLASSIFY_TASK_TIMEOUT_S,
+    # Must exceed the timeout, or a slow task is handed to a second worker.
+    "retry": CLASSIFY_TASK_TIMEOUT_S + 60,
+    # django-q2 does not re-run a failed task; our attempt counter and sweeper decide.
+    "max_attempts": 1,
+    "ack_failures": True,
+    # Recycle workers so a leak cannot grow without bound (max_rss is in kB).
+    "recycle": envint("Q_RECYCLE", 500),
+    "max_rss": envint("Q_MAX_RSS_KB", 2_000_000),
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Task queue",
+    "poll": 0.05,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"uploads": UPLOAD_RATE},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Audio classifier API",
+    "DESCRIPTION": "Upload audio clips and read their music / speech / noise classification.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

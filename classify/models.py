@@ -1,0 +1,125 @@
+"""Clips people upload and the classifications each model run gave them.
+
+A clip holds the file and its processing state; results live in their own table, one row per
+(clip, model version), so re-running a clip with a newer model keeps the old answer. Queueing and
+processing live in classify/services.py and classify/tasks.py, not here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+def clip_upload_path(clip: Clip, filename: str) -> str:
+    """clips/<user id>/<uuid><suffix>: never the user's own file name on disk."""
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"clips/{clip.owner_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class ClipQuerySet(models.QuerySet):
+    def for_user(self, user) -> ClipQuerySet:
+        """The one ownership gate every view and API queryset goes through."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def with_result(self) -> ClipQuerySet:
+        return self.select_related("result")
+
+
+class Clip(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clips")
+    file = models.FileField(upload_to=clip_upload_path, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    duration_s = models.FloatField(null=True, blank=True)
+    sample_rate = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The newest classification, for listing and filtering without a join per row.
+    result = models.OneToOneField(
+        "Classification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ClipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="clip_owner_newest"),
+            models.Index(fields=["owner", "status"], name="clip_owner_status"),
+            models.Index(fields=["status", "started_at"], name="clip_status_started"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_filename
+
+    def get_absolute_url(self) -> str:
+        return reverse("clip-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def label(self) -> str | None:
+        return self.result.label if self.result_id else None
+
+
+class Classification(models.Model):
+    """What one model version said about one clip."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="classifications")
+    model_version = models.CharField(max_length=100)
+    label = models.CharField(max_length=16, db_index=True)
+    confidence = models.FloatField()
+    probabilities = models.JSONField()
+    processing_s = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["clip", "model_version"], name="one_result_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.model_version})"
+
+
+class Segment(models.Model):
+    """One run of the timeline: from `start` to `end` seconds the clip is `label`."""
+
+    classification = models.ForeignKey(Classification, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    label = models.CharField(max_length=16)
+    probabilities = models.JSONField()
+
+    class Meta:
+        ordering = ["classification", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["classification", "index"], name="segment_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:.1f}-{self.end:.1f}s {self.label}"

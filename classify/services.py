@@ -1,0 +1,231 @@
+"""What the platform does with clips: accept an upload, queue it, process it, sweep, delete.
+
+Views, the API, admin actions and tasks all call these functions, so each rule lives once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from classify.models import Classification, Clip, Segment
+from ml.audio import AudioDecodeError, probe
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "classify.tasks.classify_clip"
+
+
+class UploadRejected(Exception):
+    """An upload we will not keep; the message is for the person who sent it."""
+
+
+def _human_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} kB"
+
+
+def check_upload(uploaded: UploadedFile) -> None:
+    """Refuse before storing what cannot be kept: empty or too big."""
+    if uploaded.size == 0:
+        raise UploadRejected("The file is empty.")
+    if uploaded.size > settings.UPLOAD_MAX_BYTES:
+        raise UploadRejected(
+            f"The file is {_human_size(uploaded.size)}; the limit is "
+            f"{_human_size(settings.UPLOAD_MAX_BYTES)}."
+        )
+
+
+def _sha256(uploaded: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in uploaded.chunks():
+        digest.update(chunk)
+    uploaded.seek(0)
+    return digest.hexdigest()
+
+
+def create_clip(owner, uploaded: UploadedFile) -> Clip:
+    """Store the file, check that it is audio we can read, create the clip and queue it.
+
+    A file that is not usable is removed again and UploadRejected raised: nothing is kept.
+    """
+    check_upload(uploaded)
+    clip = Clip(
+        owner=owner,
+        original_filename=Path(uploaded.name or "recording").name[:255],
+        size_bytes=uploaded.size,
+        sha256=_sha256(uploaded),
+    )
+    clip.file.save(uploaded.name or "recording", uploaded, save=False)
+    try:
+        info = probe(clip.file.path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
+    except AudioDecodeError as error:
+        clip.file.delete(save=False)
+        raise UploadRejected(str(error)) from None
+    clip.duration_s = info.duration_s
+    clip.sample_rate = info.sample_rate or None
+    clip.channels = info.channels or None
+    try:
+        with transaction.atomic():
+            clip.save()
+            enqueue(clip)
+    except Exception:
+        clip.file.delete(save=False)
+        raise
+    return clip
+
+
+def enqueue(clip: Clip) -> None:
+    """Queue the classify task once the clip's row is committed, so a worker always finds it."""
+    from django_q.tasks import async_task
+
+    clip_id = clip.pk
+    transaction.on_commit(
+        lambda: async_task(
+            TASK_NAME, clip_id, task_name=f"classify clip {clip_id}", sync=settings.CLASSIFY_SYNC
+        )
+    )
+
+
+def requeue(clip: Clip, reset_attempts: bool = True) -> None:
+    """Put a clip back in the queue (admin's "classify again", the sweeper)."""
+    fields = {"status": Clip.Status.QUEUED, "error": "", "started_at": None}
+    if reset_attempts:
+        fields["attempts"] = 0
+    with transaction.atomic():
+        Clip.objects.filter(pk=clip.pk).update(**fields)
+        enqueue(clip)
+
+
+def claim(clip_id: int) -> bool:
+    """Atomically move a queued clip to processing; False when another worker has it, it is
+    finished, or it was deleted. Safe against the same task being delivered twice."""
+    claimed = Clip.objects.filter(pk=clip_id, status=Clip.Status.QUEUED).update(
+        status=Clip.Status.PROCESSING,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+        error="",
+    )
+    return claimed == 1
+
+
+def mark_failed(clip_id: int, message: str) -> None:
+    Clip.objects.filter(pk=clip_id).update(
+        status=Clip.Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+@dataclass
+class ProcessOutcome:
+    clip_id: int
+    status: str
+    detail: str = ""
+
+
+def store_result(clip: Clip, result, processing_s: float) -> Classification:
+    """Keep one classification per (clip, model version) with its segments, and point the clip
+    at it: only the fields this step owns are written."""
+    with transaction.atomic():
+        classification, _ = Classification.objects.update_or_create(
+            clip=clip,
+            model_version=result.model_version,
+            defaults={
+                "label": result.label,
+                "confidence": result.confidence,
+                "probabilities": result.probabilities,
+                "processing_s": round(processing_s, 4),
+            },
+        )
+        classification.segments.all().delete()
+        Segment.objects.bulk_create(
+            Segment(
+                classification=classification,
+                index=i,
+                start=segment.start,
+                end=segment.end,
+                label=segment.label,
+                probabilities=segment.probabilities,
+            )
+            for i, segment in enumerate(result.segments)
+        )
+        Clip.objects.filter(pk=clip.pk).update(
+            status=Clip.Status.DONE,
+            result=classification,
+            error="",
+            finished_at=timezone.now(),
+            duration_s=result.duration_s,
+            sample_rate=result.sample_rate or F("sample_rate"),
+            channels=result.channels or F("channels"),
+        )
+    return classification
+
+
+def process_clip(clip_id: int) -> ProcessOutcome:
+    """The task's body: claim, classify, store. Undecodable audio fails the clip with the
+    decoder's message; anything unexpected fails it with a generic one and is logged."""
+    from classify.runtime import get_classifier
+
+    if not claim(clip_id):
+        return ProcessOutcome(clip_id, "skipped", "not queued (taken, finished or deleted)")
+    clip = Clip.objects.get(pk=clip_id)
+    started = time.perf_counter()
+    try:
+        result = get_classifier().classify(clip.file.path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
+    except AudioDecodeError as error:
+        mark_failed(clip_id, str(error))
+        return ProcessOutcome(clip_id, Clip.Status.FAILED, str(error))
+    except FileNotFoundError:
+        mark_failed(clip_id, "The uploaded file is missing from storage.")
+        return ProcessOutcome(clip_id, Clip.Status.FAILED, "file missing")
+    except Exception:
+        logger.exception("classifying clip %s failed", clip_id)
+        mark_failed(clip_id, "Classification failed because of an internal error; try again later.")
+        raise
+    if not Clip.objects.filter(pk=clip_id).exists():
+        return ProcessOutcome(clip_id, "skipped", "deleted while processing")
+    store_result(clip, result, time.perf_counter() - started)
+    return ProcessOutcome(clip_id, Clip.Status.DONE, result.label)
+
+
+def sweep_stale(dry_run: bool = False, now=None) -> dict[str, list[int]]:
+    """Clips stuck in `processing` lost their worker (killed, timed out): requeue them while
+    attempts remain, else fail them with a message. Queued clips whose task vanished are
+    requeued too."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CLASSIFY_STALE_AFTER_S)
+    stale = Clip.objects.filter(
+        Q(status=Clip.Status.PROCESSING, started_at__lt=cutoff)
+        | Q(status=Clip.Status.QUEUED, created_at__lt=cutoff, started_at__isnull=True)
+    )
+    outcome: dict[str, list[int]] = {"requeued": [], "failed": []}
+    for clip in stale:
+        if clip.attempts >= settings.CLASSIFY_MAX_ATTEMPTS:
+            outcome["failed"].append(clip.pk)
+            if not dry_run:
+                mark_failed(
+                    clip.pk,
+                    f"Processing was interrupted {clip.attempts} times; giving up. "
+                    "Try uploading the file again.",
+                )
+        else:
+            outcome["requeued"].append(clip.pk)
+            if not dry_run:
+                requeue(clip, reset_attempts=False)
+    return outcome
+
+
+def delete_clip(clip: Clip) -> None:
+    """Remove the row and the stored file (after the transaction commits)."""
+    storage, name = clip.file.storage, clip.file.name
+    with transaction.atomic():
+        clip.delete()
+        transaction.on_commit(lambda: storage.delete(name) if name else None)

@@ -1,0 +1,52 @@
+"""Classify audio files from the command line.
+
+    python -m ml.classify FILE [FILE ...] [--json] [--model DIR]
+
+With --json, one JSON object per line per file: {"path", "label", "confidence", "probabilities",
+"duration_s", "model_version", "segments"}; a file that cannot be decoded prints {"path", "error"}
+and the command goes on with the next one. The exit status is 1 if any file failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ml.audio import AudioDecodeError
+
+
+def describe(result: dict) -> str:
+    timeline = ", ".join(f"{s['start']:.1f}-{s['end']:.1f}s {s['label']}" for s in result["segments"])
+    return (
+        f"{result['path']}: {result['label']} ({result['confidence']:.0%}), "
+        f"{result['duration_s']:.1f} s [{timeline}]"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ml.inference import DEFAULT_MODEL_DIR, Classifier
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder")
+    args = parser.parse_args(argv)
+
+    classifier = Classifier.load(args.model)
+    failures = 0
+    for path in args.files:
+        try:
+            line = {"path": str(path), **classifier.classify(path).to_dict()}
+            text = json.dumps(line) if args.json else describe(line)
+        except AudioDecodeError as error:
+            failures += 1
+            text = json.dumps({"path": str(path), "error": str(error)}) if args.json else f"{path}: error: {error}"
+        print(text, flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Train a model on a MUSAN-layout corpus and write it with its metadata and held-out evaluation.
+
+    python -m ml.train --corpus ../shared/corpus --out ml/artifacts/ [--preset cnn] [--seed 0]
+
+Presets (one name = features + architecture + augmentation, so comparisons can always be re-run):
+- ``seed``: the published method, MFCC means into the seed MLP (with standardisation fixed).
+- ``mlp``: the seed MLP on richer statistics (means and deviations of MFCCs and deltas).
+- ``cnn``: a 1-D CNN over MFCC + delta frames, per-recording normalised, trained with augmentation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ml import CLASS_NAMES
+from ml.data import WindowSet, balanced_weights, fingerprint, load_windows, scan_corpus, split_by_source
+from ml.features import FeatureSettings
+
+
+@dataclass(frozen=True)
+class Preset:
+    arch: str
+    features: FeatureSettings
+    augment_passes: int = 0
+    epochs: int = 40
+    batch_size: int = 64
+
+
+PRESETS = {
+    "seed": Preset("seed", FeatureSettings(kind="seed"), epochs=60),
+    "mlp": Preset("seed", FeatureSettings(kind="stats"), epochs=60),
+    "cnn": Preset("cnn", FeatureSettings(kind="frames", per_recording_norm=True), augment_passes=2),
+}
+DEFAULT_PRESET = "cnn"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def seed_everything(seed: int) -> None:
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def training_windows(files, preset: Preset, noise_files, seed: int) -> WindowSet:
+    """The clean windows of `files` plus `augment_passes` randomly augmented copies."""
+    from ml.augment import Augmenter
+
+    parts = [load_windows(files, preset.features)]
+    for n in range(preset.augment_passes):
+        log(f"augmented pass {n + 1}/{preset.augment_passes}")
+        parts.append(load_windows(files, preset.features, Augmenter(noise_files, seed=seed * 100 + n)))
+    return WindowSet.concat(parts)
+
+
+def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
+    """Train with balanced weights and early stopping on validation loss; returns the model and
+    the temperature that calibrates it on the validation windows."""
+    import keras
+
+    from ml import model as keras_models
+    from ml.decision import fit_temperature
+
+    seed_everything(seed)
+    model = keras_models.build(preset.arch, train.features)
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=6, restore_best_weights=True, verbose=0
+    )
+    model.fit(
+        train.features,
+        train.labels,
+        sample_weight=balanced_weights(train),
+        validation_data=(validation.features, validation.labels, balanced_weights(validation)),
+        epochs=preset.epochs,
+        batch_size=preset.batch_size,
+        callbacks=[stop],
+        verbose=verbose,
+    )
+    temperature = fit_temperature(keras_models.predict(model, validation.features), validation.labels)
+    return model, temperature
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import librosa
+    import sklearn
+    import tensorflow
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "librosa": librosa.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, help="override the preset's epoch cap")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+
+    preset = PRESETS[args.preset]
+    if args.epochs:
+        preset = Preset(preset.arch, preset.features, preset.augment_passes, args.epochs, preset.batch_size)
+    files = scan_corpus(args.corpus)
+    split = split_by_source(files, seed=args.seed)
+    log(f"{len(files)} files; split by source: " + json.dumps(
+        {name: len(sources) for name, sources in split.sources().items()}
+    ))
+    noise_files = [f for f in split.train if f.label == "noise"]
+    train = training_windows(split.train, preset, noise_files, args.seed)
+    validation = load_windows(split.validation, preset.features)
+    test = load_windows(split.test, preset.features)
+    log(f"windows: train {len(train)}, validation {len(validation)}, test {len(test)}")
+
+    model, temperature = fit(preset, train, validation, args.seed)
+    log(f"trained; calibration temperature {temperature:.3f}")
+
+    from ml import model as keras_models
+    from ml.evaluate import evaluate_windows, format_evaluation
+    from ml.inference import METADATA_FILE, MODEL_FILE
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    corpus_fingerprint = fingerprint(files)
+    metadata = {
+        "model_version": f"{args.preset}-{datetime.now(UTC):%Y%m%d}-{corpus_fingerprint[:6]}-s{args.seed}",
+        "preset": args.preset,
+        "arch": preset.arch,
+        "class_names": list(CLASS_NAMES),
+        "features": preset.features.to_dict(),
+        "augment_passes": preset.augment_passes,
+        "temperature": temperature,
+        "smoothing_windows": 3,
+        "corpus_fingerprint": corpus_fingerprint,
+        "split": split.sources(),
+        "seed": args.seed,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(time.monotonic() - started, 1),
+        "libraries": library_versions(),
+    }
+    evaluation = evaluate_windows(keras_models.predict(model, test.features), test, preset.features, metadata)
+    evaluation["model_version"] = metadata["model_version"]
+    model.save(args.out / MODEL_FILE)
+    (args.out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    (args.out / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
+    print(format_evaluation(evaluation))
+    log(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""ml.audio: every format users send decodes to 16 kHz mono; every bad input gets a typed error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile
+
+from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
+from tests.audio_factory import chord, write
+
+FORMATS = [".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".webm"]
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_it_decodes_every_listed_format_to_16k_mono(tmp_path, suffix):
+    path = write(tmp_path / f"clip{suffix}", chord(2.0, rate=44_100), rate=44_100)
+    audio = decode(path)
+    assert audio.sample_rate == SAMPLE_RATE
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert audio.duration_s == pytest.approx(2.0, abs=0.1)
+    assert audio.original_sample_rate in (44_100, 48_000)  # opus always runs at 48 kHz
+
+
+def test_it_downmixes_stereo_and_reports_the_original_layout(tmp_path):
+    stereo = np.stack([chord(1.0, rate=22_050), chord(1.0, rate=22_050, seed=1)], axis=1)
+    path = tmp_path / "stereo.wav"
+    soundfile.write(path, stereo, 22_050)
+    audio = decode(path)
+    assert (audio.channels, audio.original_sample_rate) == (2, 22_050)
+    assert len(audio.samples) == pytest.approx(SAMPLE_RATE, abs=2)
+
+
+def test_it_refuses_an_empty_file(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(AudioDecodeError, match="empty"):
+        decode(tmp_path / "empty.wav")
+
+
+@pytest.mark.parametrize("name, content", [
+    ("notes.wav", b"this is a shopping list, not a recording\n" * 20),
+    ("photo.mp3", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8),
+    ("random.flac", np.random.default_rng(0).bytes(4096)),
+])
+def test_it_refuses_files_that_are_not_audio(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(AudioDecodeError, match="not an audio file|corrupt"):
+        decode(tmp_path / name)
+
+
+def test_it_refuses_a_truncated_file(tmp_path):
+    path = write(tmp_path / "cut.wav", chord(6.0))
+    data = path.read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 3])
+    with pytest.raises(AudioDecodeError, match="truncated"):
+        decode(tmp_path / "cut.wav")
+
+
+def test_it_refuses_a_truncated_mp3(tmp_path):
+    path = write(tmp_path / "cut.mp3", chord(20.0))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 4])
+    with pytest.raises(AudioDecodeError, match="truncated"):
+        decode(path)
+
+
+def test_it_refuses_silence(tmp_path):
+    path = write(tmp_path / "silence.wav", np.zeros(SAMPLE_RATE * 2, dtype=np.float32))
+    with pytest.raises(AudioDecodeError, match="silent"):
+        decode(path)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_it_refuses_a_recording_over_the_limit(tmp_path, suffix):
+    path = write(tmp_path / f"long{suffix}", chord(12.0))
+    with pytest.raises(AudioDecodeError, match="too long"):
+        decode(path, max_duration_s=10)
+
+
+def test_it_refuses_a_recording_too_short_to_classify(tmp_path):
+    path = write(tmp_path / "blip.wav", chord(0.1))
+    with pytest.raises(AudioDecodeError, match="too short"):
+        decode(path)
