@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "accounts",
     "classify",
@@ -100,8 +101,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "history"
-LOGOUT_REDIRECT_URL = "landing"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "classifier@localhost")
@@ -114,6 +115,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"  # never served directly: audio goes through an owner-checking view
 STORAGES = {
@@ -142,6 +144,8 @@ CLASSIFY_MAX_ATTEMPTS = envint("CLASSIFY_MAX_ATTEMPTS", 3)
 CLASSIFY_TASK_TIMEOUT_S = envint("CLASSIFY_TASK_TIMEOUT_S", 300)
 # A clip still `processing` after this long lost its worker: the sweeper requeues it.
 CLASSIFY_STALE_AFTER_S = envint("CLASSIFY_STALE_AFTER_S", CLASSIFY_TASK_TIMEOUT_S + 60)
+# A clip queued this long has lost its task (a broker was emptied): it is queued once more.
+CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 3600)
 
 REDIS_URL = envstr("REDIS_URL")
 Q_CLUSTER = {
@@ -182,6 +186,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Upload audio clips and read their music / speech / noise classification.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the sidecar package, not a CDN: the site works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

@@ -98,7 +98,7 @@ def enqueue(clip: Clip) -> None:
 
 def requeue(clip: Clip, reset_attempts: bool = True) -> None:
     """Put a clip back in the queue (admin's "classify again", the sweeper)."""
-    fields = {"status": Clip.Status.QUEUED, "error": "", "started_at": None}
+    fields = {"status": Clip.Status.QUEUED, "error": "", "started_at": None, "queued_at": timezone.now()}
     if reset_attempts:
         fields["attempts"] = 0
     with transaction.atomic():
@@ -198,13 +198,14 @@ def process_clip(clip_id: int) -> ProcessOutcome:
 
 def sweep_stale(dry_run: bool = False, now=None) -> dict[str, list[int]]:
     """Clips stuck in `processing` lost their worker (killed, timed out): requeue them while
-    attempts remain, else fail them with a message. Queued clips whose task vanished are
-    requeued too."""
+    attempts remain, else fail them with a message. Clips queued for over an hour (their task
+    was lost with a broker) are queued once more; the task's claim makes duplicates harmless."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.CLASSIFY_STALE_AFTER_S)
+    processing_cutoff = now - timedelta(seconds=settings.CLASSIFY_STALE_AFTER_S)
+    queued_cutoff = now - timedelta(seconds=settings.CLASSIFY_REQUEUE_AFTER_S)
     stale = Clip.objects.filter(
-        Q(status=Clip.Status.PROCESSING, started_at__lt=cutoff)
-        | Q(status=Clip.Status.QUEUED, created_at__lt=cutoff, started_at__isnull=True)
+        Q(status=Clip.Status.PROCESSING, started_at__lt=processing_cutoff)
+        | Q(status=Clip.Status.QUEUED, queued_at__lt=queued_cutoff)
     )
     outcome: dict[str, list[int]] = {"requeued": [], "failed": []}
     for clip in stale:

@@ -1,0 +1,61 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform clean
+
+$(BIN)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# ffmpeg decodes m4a/aac and webm (what browsers record); Debian-like systems only.
+system-packages:
+	@command -v ffmpeg >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg; }
+
+browser-packages:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+run: $(BIN)/.runtime system-packages
+	$(BIN)/python -m classifier_site.run
+
+test: $(BIN)/.dev system-packages browser-packages
+	$(BIN)/python -m classifier_site.embedded_db $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+CORPUS ?= ../shared/corpus
+PRESET ?= cnn
+
+train: $(BIN)/.runtime system-packages
+	$(BIN)/python -m ml.train --corpus $(CORPUS) --out ml/artifacts --preset $(PRESET)
+
+evaluate: $(BIN)/.runtime
+	$(BIN)/python -m ml.evaluate --corpus $(CORPUS)
+
+crossval: $(BIN)/.runtime system-packages
+	$(BIN)/python -m ml.crossval --corpus $(CORPUS) --preset $(PRESET)
+
+bench: $(BIN)/.runtime
+	$(BIN)/python -m ml.bench --corpus $(CORPUS)
+
+bench-platform: $(BIN)/.dev
+	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/platform_latency.py
+
+clean:
+	rm -rf $(VENV) var tests/artifacts

@@ -1,0 +1,85 @@
+"""Admin as a product surface: filters, search, read-only results with segments, re-run actions."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from classify import services
+from classify.models import Classification, Clip, Segment
+
+
+class ClassificationInline(admin.TabularInline):
+    model = Classification
+    fields = ("model_version", "label", "confidence", "probabilities", "processing_s", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SegmentInline(admin.TabularInline):
+    model = Segment
+    fields = ("index", "start", "end", "label", "probabilities")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Clip)
+class ClipAdmin(admin.ModelAdmin):
+    list_display = ("original_filename", "owner", "status", "label", "duration_s", "attempts", "created_at")
+    list_filter = ("status", "result__label", "created_at", ("owner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("original_filename", "owner__username", "owner__email", "sha256")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner", "result")
+    readonly_fields = (
+        "owner", "file", "original_filename", "size_bytes", "sha256", "duration_s", "sample_rate",
+        "channels", "status", "error", "attempts", "created_at", "started_at", "finished_at", "result",
+    )
+    inlines = [ClassificationInline]
+    actions = ["classify_again", "mark_failed"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="label", ordering="result__label")
+    def label(self, clip: Clip) -> str:
+        return clip.label or "-"
+
+    @admin.action(description="Classify again with the current model")
+    def classify_again(self, request, queryset):
+        for clip in queryset:
+            services.requeue(clip)
+        self.message_user(request, f"Queued {queryset.count()} clip(s) again.", messages.SUCCESS)
+
+    @admin.action(description="Mark as failed")
+    def mark_failed(self, request, queryset):
+        for clip in queryset:
+            services.mark_failed(clip.pk, "Marked as failed by staff.")
+        self.message_user(request, f"Marked {queryset.count()} clip(s) failed.", messages.WARNING)
+
+    def delete_model(self, request, clip: Clip) -> None:
+        services.delete_clip(clip)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for clip in queryset:
+            services.delete_clip(clip)
+
+
+@admin.register(Classification)
+class ClassificationAdmin(admin.ModelAdmin):
+    list_display = ("clip", "label", "confidence", "model_version", "processing_s", "created_at")
+    list_filter = ("label", "model_version")
+    search_fields = ("clip__original_filename", "clip__owner__username")
+    list_select_related = ("clip",)
+    readonly_fields = ("clip", "model_version", "label", "confidence", "probabilities", "processing_s", "created_at")
+    inlines = [SegmentInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False

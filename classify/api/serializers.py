@@ -1,0 +1,78 @@
+"""The public shape of a clip, shared by the API and the HTML pages' live updates."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from classify.models import Clip
+from ml import CLASS_NAMES
+
+
+class ProbabilitiesSerializer(serializers.Serializer):
+    music = serializers.FloatField()
+    speech = serializers.FloatField()
+    noise = serializers.FloatField()
+
+
+class SegmentSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    label = serializers.ChoiceField(choices=CLASS_NAMES)
+    probabilities = ProbabilitiesSerializer()
+
+
+class ClipSerializer(serializers.ModelSerializer):
+    filename = serializers.CharField(source="original_filename", read_only=True)
+    label = serializers.SerializerMethodField()
+    confidence = serializers.SerializerMethodField()
+    probabilities = serializers.SerializerMethodField()
+    segments = serializers.SerializerMethodField()
+    model_version = serializers.SerializerMethodField()
+    processing_s = serializers.SerializerMethodField()
+    audio_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Clip
+        fields = [
+            "id", "filename", "status", "label", "confidence", "probabilities", "duration_s",
+            "segments", "model_version", "processing_s", "error", "created_at", "finished_at",
+            "audio_url", "size_bytes", "sha256", "sample_rate", "channels",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
+    def get_label(self, clip: Clip) -> str | None:
+        return clip.result.label if clip.result else None
+
+    def get_confidence(self, clip: Clip) -> float | None:
+        return clip.result.confidence if clip.result else None
+
+    @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
+    def get_probabilities(self, clip: Clip) -> dict | None:
+        return clip.result.probabilities if clip.result else None
+
+    @extend_schema_field(SegmentSerializer(many=True))
+    def get_segments(self, clip: Clip) -> list[dict]:
+        if not clip.result:
+            return []
+        return [
+            {"start": s.start, "end": s.end, "label": s.label, "probabilities": s.probabilities}
+            for s in clip.result.segments.all()
+        ]
+
+    def get_model_version(self, clip: Clip) -> str | None:
+        return clip.result.model_version if clip.result else None
+
+    def get_processing_s(self, clip: Clip) -> float | None:
+        return clip.result.processing_s if clip.result else None
+
+    def get_audio_url(self, clip: Clip) -> str:
+        url = reverse("clip-audio", args=[clip.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class ClipUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="An audio file: wav, flac, ogg, opus, mp3, m4a or webm.")

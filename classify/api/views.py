@@ -1,0 +1,65 @@
+"""REST API for clips: upload, list (filters, search, pagination), read, delete."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from classify import services
+from classify.api.serializers import ClipSerializer, ClipUploadSerializer
+from classify.filters import filter_clips
+from classify.models import Clip, Segment
+
+
+class ClipViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ClipSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        clips = Clip.objects.for_user(self.request.user).with_result().prefetch_related(
+            Prefetch("result__segments", queryset=Segment.objects.order_by("index"))
+        )
+        if self.action == "list":
+            clips = filter_clips(clips, self.request.query_params)
+        return clips
+
+    def get_throttles(self):
+        if self.action == "create":
+            self.throttle_scope = "uploads"
+            return [ScopedRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("label", enum=["music", "speech", "noise"]),
+            OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
+            OpenApiParameter("search", str, description="part of the file name"),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request={"multipart/form-data": ClipUploadSerializer}, responses={201: ClipSerializer})
+    def create(self, request, *args, **kwargs):
+        upload = ClipUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            clip = services.create_clip(request.user, upload.validated_data["file"])
+        except services.UploadRejected as error:
+            raise ValidationError({"file": [str(error)]}) from None
+        data = ClipSerializer(self.get_queryset().get(pk=clip.pk), context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, clip: Clip) -> None:
+        services.delete_clip(clip)

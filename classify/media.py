@@ -1,0 +1,59 @@
+"""Serve a stored clip to its owner, with HTTP range requests so the audio player can seek.
+
+Django's FileResponse sends whole files only; browsers need `206 Partial Content` to seek.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from pathlib import Path
+
+from django.http import FileResponse, HttpResponse
+from django.utils.http import content_disposition_header
+
+# Answer at most this much per range request: players ask for "bytes=0-" and then for more.
+MAX_RANGE_BYTES = 4 * 1024 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_EXTRA_TYPES = {".opus": "audio/ogg", ".webm": "audio/webm", ".m4a": "audio/mp4", ".flac": "audio/flac"}
+
+
+def content_type(path: Path) -> str:
+    return _EXTRA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _range(header: str, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single satisfiable range, else None."""
+    match = _RANGE.match(header.strip())
+    if not match or not (match[1] or match[2]):
+        return None
+    if match[1]:
+        first = int(match[1])
+        last = min(int(match[2]), size - 1) if match[2] else size - 1
+    else:
+        first, last = max(0, size - int(match[2])), size - 1
+    return (first, last) if first <= last < size else None
+
+
+def ranged_file_response(request, path: Path, download_name: str) -> HttpResponse:
+    size = path.stat().st_size
+    header = request.headers.get("Range", "")
+    if not header:
+        response = FileResponse(path.open("rb"), content_type=content_type(path))
+    else:
+        wanted = _range(header, size)
+        if wanted is None:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        first, last = wanted
+        last = min(last, first + MAX_RANGE_BYTES - 1)
+        with path.open("rb") as handle:
+            handle.seek(first)
+            body = handle.read(last - first + 1)
+        response = HttpResponse(body, status=206, content_type=content_type(path))
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = content_disposition_header(False, download_name)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

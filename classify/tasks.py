@@ -1,0 +1,22 @@
+"""django-q2 tasks: thin wrappers around classify.services, safe to deliver twice."""
+
+from __future__ import annotations
+
+from classify import services
+
+
+def classify_clip(clip_id: int) -> str:
+    outcome = services.process_clip(clip_id)
+    return f"clip {outcome.clip_id}: {outcome.status} {outcome.detail}".strip()
+
+
+def sweep_stale_clips() -> str:
+    outcome = services.sweep_stale()
+    return f"requeued {outcome['requeued']}, failed {outcome['failed']}"
+
+
+def warm_up() -> str:
+    """Load the model in this worker before the first clip arrives."""
+    from classify.runtime import get_classifier
+
+    return f"loaded {get_classifier().version}"

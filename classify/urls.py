@@ -1,0 +1,17 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from classify import views
+from classify.api.views import ClipViewSet
+
+router = DefaultRouter()
+router.register("clips", ClipViewSet, basename="api-clip")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("clips/upload/", views.upload, name="upload"),
+    path("clips/<int:clip_id>/", views.clip_detail, name="clip-detail"),
+    path("clips/<int:clip_id>/audio/", views.clip_audio, name="clip-audio"),
+    path("clips/<int:clip_id>/delete/", views.clip_delete, name="clip-delete"),
+    path("api/", include(router.urls)),
+]

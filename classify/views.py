@@ -1,0 +1,124 @@
+"""HTML pages: landing, history, upload, clip detail, audio, delete. Thin: rules live in services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Sum
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from classify import services
+from classify.filters import filter_clips
+from classify.forms import UploadForm
+from classify.media import ranged_file_response
+from classify.models import Clip
+from ml import CLASS_NAMES
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "classify/landing.html")
+    return history(request)
+
+
+def history_summary(clips) -> dict:
+    """The strip above the history table: clips per class, total duration, last upload."""
+    per_label = dict(
+        clips.filter(result__isnull=False).values_list("result__label").annotate(n=Count("id"))
+    )
+    totals = clips.aggregate(total_s=Sum("duration_s"), last=Max("created_at"), count=Count("id"))
+    return {"per_label": [(label, per_label.get(label, 0)) for label in CLASS_NAMES], **totals}
+
+
+@login_required
+def history(request):
+    mine = Clip.objects.for_user(request.user)
+    clips = filter_clips(mine.with_result(), request.GET)
+    page = Paginator(clips, 20).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "classify/history.html",
+        {
+            "page": page,
+            "summary": history_summary(mine),
+            "filters": {key: request.GET.get(key, "") for key in ("label", "status", "search")},
+            "query": query.urlencode(),
+            "labels": CLASS_NAMES,
+            "statuses": Clip.Status.choices,
+        },
+    )
+
+
+@login_required
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        created, rejected = [], []
+        for uploaded in form.cleaned_data["files"]:
+            try:
+                created.append(services.create_clip(request.user, uploaded))
+            except services.UploadRejected as error:
+                rejected.append(f"{uploaded.name}: {error}")
+        for problem in rejected:
+            form.add_error("files", problem)
+        if created and not rejected:
+            messages.success(request, f"{len(created)} clip(s) uploaded and queued.")
+            return redirect(created[0] if len(created) == 1 else "home")
+        if created:
+            messages.success(request, f"{len(created)} clip(s) uploaded and queued.")
+    context = {"form": form, "max_minutes": settings.UPLOAD_MAX_DURATION_S // 60}
+    return render(request, "classify/upload.html", context, status=400 if form.errors else 200)
+
+
+def _own_clip(request, clip_id: int) -> Clip:
+    return get_object_or_404(Clip.objects.for_user(request.user).with_result(), pk=clip_id)
+
+
+def timeline(segments, duration_s: float | None) -> list[dict]:
+    """Segments with their position on the timeline bar, in percent of the clip."""
+    total = duration_s or (segments[-1].end if segments else 1.0) or 1.0
+    return [
+        {
+            "start": s.start,
+            "end": s.end,
+            "label": s.label,
+            "left_pct": f"{100 * s.start / total:.3f}",
+            "width_pct": f"{100 * (s.end - s.start) / total:.3f}",
+        }
+        for s in segments
+    ]
+
+
+@login_required
+def clip_detail(request, clip_id: int):
+    clip = _own_clip(request, clip_id)
+    segments = timeline(clip.result.segments.all(), clip.duration_s) if clip.result else []
+    return render(request, "classify/detail.html", {"clip": clip, "segments": segments, "labels": CLASS_NAMES})
+
+
+@login_required
+def clip_audio(request, clip_id: int):
+    clip = _own_clip(request, clip_id)
+    try:
+        path = Path(clip.file.path)
+        return ranged_file_response(request, path, clip.original_filename)
+    except (FileNotFoundError, ValueError):
+        raise Http404("The audio file is no longer stored.") from None
+
+
+@login_required
+@require_POST
+def clip_delete(request, clip_id: int):
+    clip = _own_clip(request, clip_id)
+    name = clip.original_filename
+    services.delete_clip(clip)
+    messages.success(request, f"Deleted {name}.")
+    return redirect("home")

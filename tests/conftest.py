@@ -1,0 +1,62 @@
+"""Shared fixtures: alice and bob, whose clips must never mix; audio made in code."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.audio_factory import chord, white_noise, write
+
+PASSWORD = "a-Long-and-unusual-passw0rd"
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", PASSWORD)
+
+
+@pytest.fixture
+def alice_browser(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def alice_api(alice):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    return api
+
+
+@pytest.fixture
+def bob_api(bob):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=bob).key}")
+    return api
+
+
+@pytest.fixture
+def music_wav(tmp_path):
+    return write(tmp_path / "tune.wav", chord(6.0))
+
+
+@pytest.fixture
+def noise_flac(tmp_path):
+    return write(tmp_path / "hiss.flac", white_noise(5.0))
+
+
+def as_upload(path, name: str | None = None, content_type: str = "audio/wav") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type=content_type)
+
+
+@pytest.fixture(autouse=True)
+def private_media_root(settings, tmp_path):
+    """Each test stores uploads in its own folder, so "nothing was stored" can be checked."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")

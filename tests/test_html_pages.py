@@ -1,0 +1,78 @@
+"""The HTML side: landing, history, upload of one or several files, the clip page, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classify.models import Clip
+from tests.conftest import as_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitors_see_the_landing_page(client):
+    page = client.get("/").content.decode()
+    assert "music" in page and "/accounts/login/" in page
+
+
+def test_uploading_several_files_classifies_each(alice_browser, music_wav, noise_flac, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav), as_upload(noise_flac)]})
+    assert response.status_code == 302
+    assert sorted(Clip.objects.values_list("status", flat=True)) == ["done", "done"]
+    history = alice_browser.get("/").content.decode()
+    assert "tune.wav" in history and "hiss.flac" in history
+
+
+def test_the_clip_page_shows_label_probabilities_timeline_and_player(alice_browser, music_wav, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav)]})
+    clip = Clip.objects.get()
+    assert response["Location"] == f"/clips/{clip.pk}/"
+    page = alice_browser.get(response["Location"]).content.decode()
+    assert f'data-label>{clip.result.label}<' in page
+    assert 'class="seg ' in page and f"/clips/{clip.pk}/audio/" in page
+    assert clip.result.model_version in page
+
+
+def test_a_bad_file_in_the_upload_form_is_explained_and_not_stored(alice_browser, tmp_path):
+    fake = tmp_path / "song.mp3"
+    fake.write_text("not music at all")
+    response = alice_browser.post("/clips/upload/", {"files": [as_upload(fake)]})
+    assert response.status_code == 400
+    assert "song.mp3: This is not an audio file we can read." in response.content.decode()
+    assert Clip.objects.count() == 0
+
+
+def test_the_history_filters_and_searches(alice_browser, music_wav, noise_flac, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav, "tune.wav"), as_upload(noise_flac, "hiss.flac")]})
+    page = alice_browser.get("/?search=hiss").content.decode()
+    assert "hiss.flac" in page and "tune.wav" not in page
+    assert "No clips match" in alice_browser.get("/?status=failed").content.decode()
+
+
+def test_deleting_from_the_clip_page_removes_the_file(alice_browser, music_wav, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav)]})
+    clip = Clip.objects.get()
+    stored = Path(clip.file.path)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_browser.post(f"/clips/{clip.pk}/delete/")
+    assert response.status_code == 302
+    assert not Clip.objects.exists() and not stored.exists()
+
+
+def test_the_audio_view_answers_range_requests(alice_browser, music_wav, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav)]})
+    clip = Clip.objects.get()
+    whole = alice_browser.get(f"/clips/{clip.pk}/audio/")
+    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
+    assert b"".join(whole.streaming_content) == music_wav.read_bytes()
+    part = alice_browser.get(f"/clips/{clip.pk}/audio/", HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and part.content == music_wav.read_bytes()[100:200]
+    assert part["Content-Range"] == f"bytes 100-199/{music_wav.stat().st_size}"
+    assert alice_browser.get(f"/clips/{clip.pk}/audio/", HTTP_RANGE="bytes=99999999-").status_code == 416
