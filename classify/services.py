@@ -183,9 +183,6 @@ def process_clip(clip_id: int) -> ProcessOutcome:
     except AudioDecodeError as error:
         mark_failed(clip_id, str(error))
         return ProcessOutcome(clip_id, Clip.Status.FAILED, str(error))
-    except FileNotFoundError:
-        mark_failed(clip_id, "The uploaded file is missing from storage.")
-        return ProcessOutcome(clip_id, Clip.Status.FAILED, "file missing")
     except Exception:
         logger.exception("classifying clip %s failed", clip_id)
         mark_failed(clip_id, "Classification failed because of an internal error; try again later.")

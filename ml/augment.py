@@ -109,3 +109,27 @@ class Augmenter:
         if rng.random() < 0.15:
             samples = codec_round_trip(samples)
         return gain(samples, rng)
+
+
+def synthetic_noise(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Procedural noise of the kinds users record and the corpus lacks: coloured noise (white to
+    brown), shaped by a random band-pass, slowly swelling like wind or traffic, sometimes with
+    impulsive clicks or knocks."""
+    n = int(seconds * SAMPLE_RATE)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    spectrum *= 1 / np.maximum(freqs, 20) ** (rng.uniform(0, 2) / 2)  # white (0) .. brown (2)
+    low, high = sorted(rng.uniform([20, 800], [600, 8000]))
+    spectrum[(freqs < low) | (freqs > high)] *= 0.05
+    noise = np.fft.irfft(spectrum, n)
+    t = np.arange(n) / SAMPLE_RATE
+    swell = 1 + rng.uniform(0, 0.8) * np.sin(2 * np.pi * rng.uniform(0.05, 1.5) * t + rng.uniform(0, 6))
+    noise *= swell
+    if rng.random() < 0.4:
+        clicks = np.zeros(n)
+        at = rng.integers(0, n, size=int(seconds * rng.uniform(0.5, 8)))
+        clicks[at] = rng.uniform(-1, 1, size=len(at)) * 20
+        decay = np.exp(-np.arange(int(0.03 * SAMPLE_RATE)) / (0.004 * SAMPLE_RATE))
+        noise += np.convolve(clicks, decay)[:n] * np.std(noise)
+    noise /= np.max(np.abs(noise)) + 1e-9
+    return (noise * rng.uniform(0.05, 0.7)).astype(np.float32)

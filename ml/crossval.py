@@ -59,7 +59,7 @@ def crossvalidate(corpus: Path, preset_name: str, folds: int, seed: int, verbose
         assert_disjoint({f.source for f in train_files} | {f.source for f in inner.validation}, held_out)
         log(f"fold {k + 1}/{folds}: holding out {sorted(held_out)}")
         noise_files = [f for f in train_files if f.label == "noise"]
-        if preset.augment_passes:
+        if preset.augment_passes or preset.synthetic_noise_s:
             train = training_windows(train_files, preset, noise_files, seed + k)
         else:
             train = subset(clean, {f.source for f in train_files})

@@ -62,11 +62,17 @@ def evaluate_windows(raw_probabilities: np.ndarray, windows: WindowSet, settings
     smoothed, file_probabilities, file_labels = decide_windows(
         raw_probabilities, windows, settings, metadata
     )
+    predicted = smoothed.argmax(axis=1)
+    per_source = {
+        source: round(float(np.mean(predicted[windows.sources == source] == windows.labels[windows.sources == source])), 3)
+        for source in sorted(set(windows.sources))
+    }
     return {
-        "segments": level_report(windows.labels, smoothed.argmax(axis=1)),
+        "segments": level_report(windows.labels, predicted),
         "files": level_report(file_labels, file_probabilities.argmax(axis=1)),
         "segment_ece": expected_calibration_error(smoothed, windows.labels),
         "sources": sorted(set(windows.sources)),
+        "segment_recall_per_source": per_source,
     }
 
 
@@ -97,6 +103,8 @@ def format_evaluation(evaluation: dict) -> str:
             format_table(evaluation["segments"], "Segments (3 s windows)"),
             format_table(evaluation["files"], "Files"),
             f"Segment expected calibration error: {evaluation['segment_ece']:.3f}",
+            "Segment recall per source: "
+            + ", ".join(f"{s} {r:.2f}" for s, r in evaluation["segment_recall_per_source"].items()),
         ]
     )
 

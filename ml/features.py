@@ -13,6 +13,9 @@ Feature kinds:
   much the spectrum moves over time separates speech (syllable rate) from music and noise.
 - ``frames``: the window's MFCC + delta frames themselves, for a model that sees context in time.
 
+``log_mel_bands`` adds the log-mel spectrum (pooled from the 128 bands under the MFCCs, so it
+costs no second transform): its fine structure shows harmonics that 13 MFCCs smooth away.
+
 ``per_recording_norm`` subtracts each recording's mean MFCC over time (cepstral mean
 normalisation), which removes the recording chain's colouring (microphone, codec, room) that a
 model would otherwise learn to recognise instead of the content.
@@ -39,6 +42,9 @@ class FeatureSettings:
     window_s: float = 3.0
     window_hop_s: float = 1.5
     per_recording_norm: bool = False
+    # > 0 adds the log-mel spectrum, pooled to this many bands, to every frame.
+    log_mel_bands: int = 0
+    n_mels: int = 128  # librosa's default, under the MFCCs
     sample_rate: int = SAMPLE_RATE
 
     def __post_init__(self) -> None:
@@ -71,22 +77,30 @@ class WindowFeatures:
 
 
 def mfcc_frames(samples: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-    """MFCCs and their deltas for the whole signal, one row per frame: (frames, 2 * n_mfcc)."""
-    mfcc = librosa.feature.mfcc(
+    """MFCCs and their deltas (and the pooled log-mel spectrum, if asked) for the whole signal,
+    one row per frame: (frames, 2 * n_mfcc + log_mel_bands)."""
+    mel = librosa.feature.melspectrogram(
         y=samples,
         sr=settings.sample_rate,
-        n_mfcc=settings.n_mfcc,
         n_fft=settings.n_fft,
         hop_length=settings.hop_length,
+        n_mels=settings.n_mels,
     )
+    log_mel = librosa.power_to_db(mel)
+    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=settings.n_mfcc)
+    extra = []
+    if settings.log_mel_bands:
+        pooled = log_mel.reshape(settings.log_mel_bands, -1, log_mel.shape[1]).mean(axis=1)
+        extra.append(pooled)
     if settings.per_recording_norm:
         mfcc = mfcc - mfcc.mean(axis=1, keepdims=True)
+        extra = [band - band.mean(axis=1, keepdims=True) for band in extra]
     width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
     if width >= 3:
         delta = librosa.feature.delta(mfcc, width=width, mode="nearest")
     else:
         delta = np.zeros_like(mfcc)
-    return np.concatenate([mfcc, delta]).T.astype(np.float32)
+    return np.concatenate([mfcc, delta, *extra]).T.astype(np.float32)
 
 
 def window_starts(frame_count: int, settings: FeatureSettings) -> np.ndarray:

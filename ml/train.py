@@ -11,6 +11,7 @@ Presets (one name = features + architecture + augmentation, so comparisons can a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import random
@@ -33,6 +34,8 @@ class Preset:
     arch: str
     features: FeatureSettings
     augment_passes: int = 0
+    # Seconds of procedurally generated noise added to the noise class (see ml/augment.py).
+    synthetic_noise_s: float = 0.0
     epochs: int = 40
     batch_size: int = 64
 
@@ -57,14 +60,36 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+def synthetic_noise_windows(settings: FeatureSettings, seconds: float, seed: int) -> WindowSet:
+    """Windows of procedurally generated noise, as a source of their own ("noise/synthetic")."""
+    from ml.augment import synthetic_noise
+    from ml.data import CorpusFile
+    from ml.features import extract
+
+    rng = np.random.default_rng(seed)
+    pieces = [extract(synthetic_noise(10.0, rng), settings).features for _ in range(int(seconds // 10))]
+    features = np.concatenate(pieces)
+    noise = CLASS_NAMES.index("noise")
+    return WindowSet(
+        features=features,
+        labels=np.full(len(features), noise),
+        file_ids=np.repeat(np.arange(len(pieces)), [len(p) for p in pieces]),
+        sources=np.full(len(features), "noise/synthetic", dtype=object),
+        files=[CorpusFile(Path(f"synthetic-{i}"), "noise", "noise/synthetic") for i in range(len(pieces))],
+    )
+
+
 def training_windows(files, preset: Preset, noise_files, seed: int) -> WindowSet:
-    """The clean windows of `files` plus `augment_passes` randomly augmented copies."""
+    """The clean windows of `files`, `augment_passes` randomly augmented copies, and synthetic
+    noise if the preset asks for it."""
     from ml.augment import Augmenter
 
     parts = [load_windows(files, preset.features)]
     for n in range(preset.augment_passes):
         log(f"augmented pass {n + 1}/{preset.augment_passes}")
         parts.append(load_windows(files, preset.features, Augmenter(noise_files, seed=seed * 100 + n)))
+    if preset.synthetic_noise_s:
+        parts.append(synthetic_noise_windows(preset.features, preset.synthetic_noise_s, seed))
     return WindowSet.concat(parts)
 
 
@@ -123,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     preset = PRESETS[args.preset]
     if args.epochs:
-        preset = Preset(preset.arch, preset.features, preset.augment_passes, args.epochs, preset.batch_size)
+        preset = dataclasses.replace(preset, epochs=args.epochs)
     files = scan_corpus(args.corpus)
     split = split_by_source(files, seed=args.seed)
     log(f"{len(files)} files; split by source: " + json.dumps(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -53,12 +55,10 @@ def test_an_uploaded_clip_is_classified_with_every_field(alice_api, music_wav, d
     ("corrupt.wav", b"RIFF\x00\x00\x00\x00WAVEfmt " + bytes(300), "not an audio file|corrupt"),
 ])
 def test_a_bad_file_gets_400_and_nothing_is_stored(alice_api, name, content, reason, settings):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     response = alice_api.post("/api/clips/", {"file": SimpleUploadedFile(name, content)}, format="multipart")
     assert response.status_code == 400
     assert list(response.json()) == ["file"]
-    assert __import__("re").search(reason, response.json()["file"][0])
+    assert re.search(reason, response.json()["file"][0])
     assert Clip.objects.count() == 0
     assert not any(Path(settings.MEDIA_ROOT).rglob("*.*"))
 

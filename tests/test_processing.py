@@ -1,0 +1,132 @@
+"""The classify task: failures are visible, duplicates harmless, stuck clips swept, reruns kept."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from classify import services
+from classify.models import Classification, Clip
+from tests.audio_factory import chord, write
+from tests.conftest import as_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def queued_clip(owner, path) -> Clip:
+    with transaction.atomic():
+        return services.create_clip(owner, as_upload(path))
+
+
+def test_a_file_that_fails_to_decode_marks_the_clip_failed_with_its_reason(alice, tmp_path):
+    # A WAV cut short passes the upload's header check but not the full decode.
+    path = write(tmp_path / "cut.wav", chord(8.0))
+    clip = queued_clip(alice, path)
+    data = path.read_bytes()
+    with open(clip.file.path, "wb") as stored:
+        stored.write(data[: len(data) // 4])
+    outcome = services.process_clip(clip.pk)
+    clip.refresh_from_db()
+    assert outcome.status == clip.status == "failed"
+    assert "truncated" in clip.error
+    assert clip.finished_at is not None and clip.result is None
+
+
+def test_a_missing_stored_file_marks_the_clip_failed(alice, music_wav):
+    clip = queued_clip(alice, music_wav)
+    os.remove(clip.file.path)
+    services.process_clip(clip.pk)
+    clip.refresh_from_db()
+    assert clip.status == "failed" and "could not be found" in clip.error
+
+
+def test_a_task_delivered_twice_classifies_once(alice, music_wav):
+    clip = queued_clip(alice, music_wav)
+    assert services.process_clip(clip.pk).status == "done"
+    assert services.process_clip(clip.pk).status == "skipped"
+    clip.refresh_from_db()
+    assert clip.attempts == 1 and Classification.objects.filter(clip=clip).count() == 1
+
+
+def test_a_deleted_clip_is_skipped(alice, music_wav):
+    clip = queued_clip(alice, music_wav)
+    clip_id = clip.pk
+    clip.delete()
+    assert services.process_clip(clip_id).status == "skipped"
+
+
+def test_a_rerun_with_another_model_version_keeps_the_old_result(alice, music_wav):
+    from classify.runtime import get_classifier
+
+    clip = queued_clip(alice, music_wav)
+    services.process_clip(clip.pk)
+    classifier = get_classifier()
+    original = classifier.version
+    try:
+        classifier.version = "newer-model"
+        services.requeue(clip)
+        services.process_clip(clip.pk)
+    finally:
+        classifier.version = original
+    clip.refresh_from_db()
+    versions = set(Classification.objects.filter(clip=clip).values_list("model_version", flat=True))
+    assert versions == {original, "newer-model"}
+    assert clip.result.model_version == "newer-model"
+
+
+def test_the_sweeper_requeues_a_clip_whose_worker_died(alice, music_wav, settings):
+    clip = queued_clip(alice, music_wav)
+    assert services.claim(clip.pk)  # a worker took it ... and was killed
+    Clip.objects.filter(pk=clip.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    call_command("requeue_stale_clips", "--dry-run")
+    assert Clip.objects.get(pk=clip.pk).status == "processing"
+    outcome = services.sweep_stale()
+    assert outcome["requeued"] == [clip.pk]
+    clip.refresh_from_db()
+    assert clip.status == "queued" and clip.attempts == 1
+    services.process_clip(clip.pk)
+    clip.refresh_from_db()
+    assert clip.status == "done" and clip.attempts == 2
+
+
+def test_the_sweeper_fails_a_clip_out_of_attempts(alice, music_wav, settings):
+    clip = queued_clip(alice, music_wav)
+    Clip.objects.filter(pk=clip.pk).update(
+        status="processing", attempts=settings.CLASSIFY_MAX_ATTEMPTS,
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+    assert services.sweep_stale()["failed"] == [clip.pk]
+    clip.refresh_from_db()
+    assert clip.status == "failed" and "interrupted" in clip.error
+
+
+def test_the_sweeper_leaves_fresh_work_alone(alice, music_wav):
+    clip = queued_clip(alice, music_wav)
+    services.claim(clip.pk)
+    assert services.sweep_stale() == {"requeued": [], "failed": []}
+
+
+def test_admin_can_classify_again(admin_client, alice, music_wav, django_capture_on_commit_callbacks):
+    clip = queued_clip(alice, music_wav)
+    services.process_clip(clip.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/classify/clip/", {"action": "classify_again", "_selected_action": [clip.pk]}
+        )
+    assert response.status_code == 302
+    clip.refresh_from_db()
+    assert clip.status == "done" and clip.attempts == 1
+
+
+def test_admin_pages_list_and_filter_clips(admin_client, alice, music_wav):
+    clip = queued_clip(alice, music_wav)
+    services.process_clip(clip.pk)
+    assert "tune.wav" in admin_client.get("/admin/classify/clip/?status__exact=done&q=alice").content.decode()
+    assert admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").status_code == 200
+    for page in ("success", "failure", "schedule", "ormq"):
+        assert admin_client.get(f"/admin/django_q/{page}/").status_code == 200
