@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
@@ -40,6 +42,18 @@ def bob_api(bob):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=bob).key}")
     return api
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path) -> Path:
+    """A MUSAN-layout corpus: 4 sources per class, 2 files each."""
+    for label, make in (("music", chord), ("speech", chord), ("noise", white_noise)):
+        for s in range(4):
+            folder = tmp_path / label / f"{label}-source{s}"
+            folder.mkdir(parents=True)
+            for f in range(2):
+                write(folder / f"file{f}.flac", make(1.0, seed=s * 10 + f))
+    return tmp_path
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""Smoothing removes a one-window flicker but keeps a real change; calibration behaves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.decision import calibrate, clip_probabilities, decide, expected_calibration_error, fit_temperature, smooth
+from ml.inference import Segment, merge_runs
+
+MUSIC, SPEECH = [0.9, 0.05, 0.05], [0.05, 0.9, 0.05]
+
+
+def test_smoothing_removes_a_one_window_flicker():
+    windows = np.array([MUSIC, MUSIC, SPEECH, MUSIC, MUSIC])
+    assert smooth(windows).argmax(axis=1).tolist() == [0, 0, 0, 0, 0]
+
+
+def test_smoothing_keeps_a_real_change_of_class():
+    windows = np.array([MUSIC] * 4 + [SPEECH] * 4)
+    assert smooth(windows).argmax(axis=1).tolist() == [0] * 4 + [1] * 4
+
+
+def test_the_clip_answer_is_duration_weighted():
+    probabilities = np.array([MUSIC, SPEECH])
+    overall = clip_probabilities(probabilities, np.array([3.0, 1.0]))
+    assert overall.argmax() == 0 and overall.sum() == pytest.approx(1.0)
+
+
+def test_temperature_scaling_softens_overconfident_probabilities():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 2000)
+    # Right only 60% of the time, yet always 99% sure.
+    guesses = np.where(rng.random(2000) < 0.6, labels, (labels + 1) % 3)
+    overconfident = np.full((2000, 3), 0.005)
+    overconfident[np.arange(2000), guesses] = 0.99
+    temperature = fit_temperature(overconfident, labels)
+    assert temperature > 1.5
+    before = expected_calibration_error(overconfident, labels)
+    after = expected_calibration_error(calibrate(overconfident, temperature), labels)
+    assert after < before / 3
+
+
+def test_decide_returns_window_and_clip_probabilities():
+    windows, overall = decide(np.array([MUSIC] * 3), np.ones(3))
+    assert windows.shape == (3, 3) and overall.argmax() == 0
+
+
+def test_merging_joins_neighbours_of_one_label_and_hands_over_mid_overlap():
+    p = {"music": 0.8, "speech": 0.1, "noise": 0.1}
+    q = {"music": 0.1, "speech": 0.8, "noise": 0.1}
+    runs = merge_runs([Segment(0, 3, "music", p), Segment(1.5, 4.5, "music", p), Segment(3, 6, "speech", q)])
+    assert [(r.start, r.end, r.label) for r in runs] == [(0, 3.75, "music"), (3.75, 6, "speech")]

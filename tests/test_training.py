@@ -1,0 +1,28 @@
+"""A tiny training run end to end: the model it writes loads, predicts and evaluates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ml import evaluate, train
+from ml.inference import Classifier
+from tests.audio_factory import chord, write
+
+
+@pytest.mark.parametrize("preset", ["seed", "cnn"])
+def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus, tmp_path, preset, capsys):
+    out = tmp_path / "model"
+    assert train.main(["--corpus", str(tiny_corpus), "--out", str(out), "--preset", preset, "--epochs", "2"]) == 0
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["class_names"] == ["music", "speech", "noise"]
+    assert set(metadata["split"]["test"]).isdisjoint(metadata["split"]["train"])
+    assert json.loads((out / "evaluation.json").read_text())["segments"]["table"]["macro avg"]
+
+    result = Classifier.load(out).classify(write(tmp_path / "new.wav", chord(5.0)))
+    assert result.label in ("music", "speech", "noise")
+    assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=0.01)
+
+    assert evaluate.main(["--corpus", str(tiny_corpus), "--model", str(out), "--json", str(tmp_path / "e.json")]) == 0
+    assert "macro avg" in capsys.readouterr().out
