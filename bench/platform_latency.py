@@ -1,0 +1,192 @@
+"""Platform latency on this machine: upload -> done, and the history API under concurrency.
+
+    make bench-platform      # (runs this under the embedded PostgreSQL when DATABASE_URL is unset)
+
+Starts gunicorn (2 workers x 4 threads) and one django-q2 worker against a scratch database
+`<name>_bench`, warms the worker with one clip, then:
+1. uploads 20 ten-second clips one after another over HTTP and times each from the start of
+   the POST until the API says `done` (polled every 10 ms);
+2. fills a second user's history with 1,000 classified clips and times `GET /api/clips/` from
+   10 concurrent clients, 30 requests each.
+Prints p50 / p95 for both. Targets: upload -> done p50 <= 1.0 s, p95 <= 2.0 s; list p50 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+import requests
+import soundfile
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+def scratch_database_url() -> str:
+    """A fresh `<db>_bench` next to the configured database."""
+    url = os.environ["DATABASE_URL"]
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_bench"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin.replace("postgresql://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def ten_second_clip(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    t = np.arange(160_000) / 16_000
+    tone = 0.2 * np.sin(2 * np.pi * rng.uniform(200, 600) * t) + 0.02 * rng.standard_normal(len(t))
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone.astype(np.float32), 16_000, format="WAV")
+    return buffer.getvalue()
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(what)
+
+
+def main() -> int:
+    env = {
+        **os.environ,
+        "DATABASE_URL": scratch_database_url(),
+        "SECRET_KEY": "bench-only",
+        "DJANGO_SETTINGS_MODULE": "classifier_site.settings",
+        "MEDIA_ROOT": tempfile.mkdtemp(prefix="bench-media-"),
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="bench-static-"),
+        "UPLOAD_RATE": "100000/hour",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, env=env, cwd=ROOT)
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True, env=env, cwd=ROOT)
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    uploader = User.objects.create_user("uploader", password="bench-password-1")
+    reader = User.objects.create_user("reader", password="bench-password-1")
+    headers = {"Authorization": f"Token {Token.objects.create(user=uploader).key}"}
+    reader_headers = {"Authorization": f"Token {Token.objects.create(user=reader).key}"}
+
+    children = [
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "classifier_site.wsgi", "--bind", f"127.0.0.1:{PORT}",
+                          "--workers", "2", "--threads", "4", "--log-level", "warning"], env=env, cwd=ROOT,
+                         start_new_session=True),
+        subprocess.Popen([*manage, "qcluster"], env=env, cwd=ROOT, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    try:
+        session = requests.Session()
+        wait_for(lambda: _up(session), 30, "gunicorn did not start")
+
+        def upload_until_done(seed: int) -> float:
+            started = time.perf_counter()
+            response = session.post(f"{BASE}/api/clips/", headers=headers,
+                                    files={"file": (f"clip{seed}.wav", ten_second_clip(seed), "audio/wav")})
+            response.raise_for_status()
+            url = f"{BASE}/api/clips/{response.json()['id']}/"
+            while True:
+                status = session.get(url, headers=headers).json()["status"]
+                if status in ("done", "failed"):
+                    assert status == "done", session.get(url, headers=headers).json()["error"]
+                    return time.perf_counter() - started
+                time.sleep(0.01)
+
+        warm = upload_until_done(999)
+        latencies = [upload_until_done(seed) for seed in range(20)]
+
+        _fill_history(reader, 1000)
+        list_url = f"{BASE}/api/clips/"
+
+        def client(_: int) -> list[float]:
+            own = requests.Session()
+            timings = []
+            for _ in range(30):
+                started = time.perf_counter()
+                response = own.get(list_url, headers=reader_headers)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 200 and response.json()["count"] == 1000
+            return timings
+
+        with ThreadPoolExecutor(10) as pool:
+            list_timings = [t for chunk in pool.map(client, range(10)) for t in chunk]
+    finally:
+        for child in children:
+            os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+
+    print(f"first upload -> done (worker loading the model): {warm:.2f} s")
+    print(f"upload -> done, 20 x 10 s clips: p50 {statistics.median(latencies):.3f} s, "
+          f"p95 {percentile(latencies, 95):.3f} s, max {max(latencies):.3f} s")
+    print(f"GET /api/clips/ (1,000 clips, 10 concurrent clients, {len(list_timings)} requests): "
+          f"p50 {statistics.median(list_timings) * 1000:.1f} ms, p95 {percentile(list_timings, 95) * 1000:.1f} ms")
+    return 0
+
+
+def _up(session: requests.Session) -> bool:
+    try:
+        return session.get(f"{BASE}/accounts/login/", timeout=5).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):
+        return False
+
+
+def _fill_history(owner, count: int) -> None:
+    """`count` finished clips, each with a classification and three segments."""
+    from classify.models import Classification, Clip, Segment
+
+    probabilities = {"music": 0.7, "speech": 0.2, "noise": 0.1}
+    clips = Clip.objects.bulk_create(
+        Clip(owner=owner, original_filename=f"history{n}.wav", size_bytes=1, sha256="0", status="done",
+             duration_s=9.0, file=f"clips/{owner.pk}/missing{n}.wav")
+        for n in range(count)
+    )
+    results = Classification.objects.bulk_create(
+        Classification(clip=clip, model_version="bench", label="music", confidence=0.7,
+                       probabilities=probabilities, processing_s=0.1)
+        for clip in clips
+    )
+    Segment.objects.bulk_create(
+        Segment(classification=result, index=i, start=3.0 * i, end=3.0 * (i + 1), label="music",
+                probabilities=probabilities)
+        for result in results for i in range(3)
+    )
+    for clip, result in zip(clips, results):
+        clip.result = result
+    Clip.objects.bulk_update(clips, ["result"], batch_size=500)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
