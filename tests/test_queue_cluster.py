@@ -8,8 +8,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
 from classify.models import Clip
@@ -23,11 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def qcluster(settings):
     """A `manage.py qcluster` process on the test database, stopped (and reaped) afterwards."""
     settings.CLASSIFY_SYNC = False
-    db = connection.settings_dict
-    host = db["HOST"] or ""
-    url = f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{'' if host.startswith('/') else host}"
-    url += f":{db['PORT']}" if db["PORT"] and not host.startswith("/") else ""
-    url += f"/{db['NAME']}" + (f"?host={host}" if host.startswith("/") else "")
+    # The configured database URL, pointed at the test database pytest-django created.
+    url = urlunsplit(urlsplit(django_settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"]))
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings",
            "CLASSIFY_SYNC": "false", "MEDIA_ROOT": settings.MEDIA_ROOT}
     process = subprocess.Popen(
@@ -35,7 +34,8 @@ def qcluster(settings):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     yield process
-    os.killpg(process.pid, signal.SIGTERM)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
