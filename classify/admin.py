@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from classify import services
-from classify.models import Classification, Clip, Segment
+from classify.models import Classification, Clip, Correction, Segment
 
 
 class ClassificationInline(admin.TabularInline):
@@ -83,3 +83,24 @@ class ClassificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Correction)
+class CorrectionAdmin(admin.ModelAdmin):
+    """What users said the model got wrong; `manage.py export_corrections` turns these into
+    training data."""
+
+    list_display = ("clip", "where", "old_label", "new_label", "user", "created_at")
+    list_filter = ("new_label", "old_label", "created_at")
+    search_fields = ("clip__original_filename", "user__username")
+    list_select_related = ("clip", "segment", "user")
+    readonly_fields = ("clip", "classification", "segment", "user", "old_label", "new_label", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="where")
+    def where(self, correction: Correction) -> str:
+        if correction.segment_id:
+            return f"{correction.segment.start:.1f}-{correction.segment.end:.1f} s"
+        return "whole clip"

@@ -32,6 +32,10 @@ class ClipQuerySet(models.QuerySet):
     def with_result(self) -> ClipQuerySet:
         return self.select_related("result")
 
+    def for_listing(self) -> ClipQuerySet:
+        """History rows: the result joined, the waveform (kilobytes per clip) left behind."""
+        return self.select_related("result").defer("waveform")
+
 
 class Clip(models.Model):
     class Status(models.TextChoices):
@@ -48,6 +52,8 @@ class Clip(models.Model):
     duration_s = models.FloatField(null=True, blank=True)
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    # [[min, max], ...] per column, drawn as the waveform on the clip page.
+    waveform = models.JSONField(default=list, blank=True)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
@@ -85,6 +91,11 @@ class Clip(models.Model):
     def label(self) -> str | None:
         return self.result.label if self.result_id else None
 
+    @property
+    def corrected_label(self) -> str:
+        """What the owner says the whole clip is, if they corrected the model."""
+        return self.result.corrected_label if self.result_id else ""
+
 
 class Classification(models.Model):
     """What one model version said about one clip."""
@@ -96,6 +107,8 @@ class Classification(models.Model):
     probabilities = models.JSONField()
     processing_s = models.FloatField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The owner's latest correction of the whole clip ("" when none): see Correction.
+    corrected_label = models.CharField(max_length=16, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -116,6 +129,7 @@ class Segment(models.Model):
     end = models.FloatField()
     label = models.CharField(max_length=16)
     probabilities = models.JSONField()
+    corrected_label = models.CharField(max_length=16, blank=True)
 
     class Meta:
         ordering = ["classification", "index"]
@@ -125,3 +139,24 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start:.1f}-{self.end:.1f}s {self.label}"
+
+
+class Correction(models.Model):
+    """A person saying the model was wrong: for the whole clip, or for one segment of it.
+    Kept with the label the model gave, so staff can export them for retraining."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="corrections")
+    classification = models.ForeignKey(Classification, on_delete=models.CASCADE, related_name="corrections")
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.CASCADE, related_name="corrections")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="corrections")
+    old_label = models.CharField(max_length=16)
+    new_label = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["clip", "-created_at"], name="correction_clip_newest")]
+
+    def __str__(self) -> str:
+        where = f"{self.segment.start:.1f}-{self.segment.end:.1f}s" if self.segment_id else "whole clip"
+        return f"{self.clip} ({where}): {self.old_label} -> {self.new_label}"

@@ -165,6 +165,7 @@ def store_result(clip: Clip, result, processing_s: float) -> Classification:
             duration_s=result.duration_s,
             sample_rate=result.sample_rate or F("sample_rate"),
             channels=result.channels or F("channels"),
+            waveform=result.waveform,
         )
     return classification
 

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from classify import views
@@ -13,5 +13,7 @@ urlpatterns = [
     path("clips/<int:clip_id>/", views.clip_detail, name="clip-detail"),
     path("clips/<int:clip_id>/audio/", views.clip_audio, name="clip-audio"),
     path("clips/<int:clip_id>/delete/", views.clip_delete, name="clip-delete"),
+    path("clips/<int:clip_id>/correct/", views.clip_correct, name="clip-correct"),
+    re_path(r"^clips/export\.(?P<kind>csv|json)$", views.history_download, name="history-export"),
     path("api/", include(router.urls)),
 ]

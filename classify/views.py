@@ -13,7 +13,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from classify import services
+from classify import history_export, services
+from classify.corrections import CorrectionRefused, correct
 from classify.filters import filter_clips
 from classify.forms import UploadForm
 from classify.media import ranged_file_response
@@ -39,7 +40,7 @@ def history_summary(clips) -> dict:
 @login_required
 def history(request):
     mine = Clip.objects.for_user(request.user)
-    clips = filter_clips(mine.with_result(), request.GET)
+    clips = filter_clips(mine.for_listing(), request.GET)
     page = Paginator(clips, 20).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -84,12 +85,16 @@ def _own_clip(request, clip_id: int) -> Clip:
 
 def timeline(segments, duration_s: float | None) -> list[dict]:
     """Segments with their position on the timeline bar, in percent of the clip."""
+    segments = list(segments)
     total = duration_s or (segments[-1].end if segments else 1.0) or 1.0
     return [
         {
+            "index": s.index,
             "start": s.start,
             "end": s.end,
-            "label": s.label,
+            "label": s.corrected_label or s.label,
+            "model_label": s.label,
+            "corrected": bool(s.corrected_label),
             "left_pct": f"{100 * s.start / total:.3f}",
             "width_pct": f"{100 * (s.end - s.start) / total:.3f}",
         }
@@ -101,7 +106,43 @@ def timeline(segments, duration_s: float | None) -> list[dict]:
 def clip_detail(request, clip_id: int):
     clip = _own_clip(request, clip_id)
     segments = timeline(clip.result.segments.all(), clip.duration_s) if clip.result else []
-    return render(request, "classify/detail.html", {"clip": clip, "segments": segments, "labels": CLASS_NAMES})
+    return render(
+        request,
+        "classify/detail.html",
+        {
+            "clip": clip,
+            "segments": segments,
+            "labels": CLASS_NAMES,
+            "waveform": waveform_path(clip.waveform),
+            "corrections": clip.corrections.select_related("segment", "user")[:20],
+        },
+    )
+
+
+def waveform_path(columns: list[list[float]]) -> str:
+    """An SVG path over a 0..N x 0..100 box: one vertical stroke per column, min to max."""
+    return " ".join(
+        f"M{i} {50 - 50 * high:.1f}V{50 - 50 * low:.1f}" for i, (low, high) in enumerate(columns)
+    )
+
+
+@login_required
+@require_POST
+def clip_correct(request, clip_id: int):
+    clip = _own_clip(request, clip_id)
+    segment = request.POST.get("segment", "")
+    try:
+        correct(clip, request.user, request.POST.get("label", ""), int(segment) if segment.isdigit() else None)
+        messages.success(request, "Thanks: your correction was saved.")
+    except CorrectionRefused as error:
+        messages.error(request, str(error))
+    return redirect(clip)
+
+
+@login_required
+def history_download(request, kind: str):
+    clips = filter_clips(Clip.objects.for_user(request.user).for_listing(), request.GET)
+    return history_export.response(clips, kind)
 
 
 @login_required

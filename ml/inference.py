@@ -17,6 +17,7 @@ from ml import CLASS_NAMES
 from ml.audio import decode
 from ml.decision import DEFAULT_SMOOTHING_WINDOWS, decide
 from ml.features import FeatureSettings, extract
+from ml.waveform import peaks
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "artifacts"
 MODEL_FILE = "model.keras"
@@ -42,6 +43,7 @@ class ClassificationResult:
     windows: list[Segment] = field(default_factory=list)  # every window, for evaluation
     sample_rate: int = 0
     channels: int = 0
+    waveform: list[list[float]] = field(default_factory=list)  # [min, max] per column
 
     def to_dict(self) -> dict:
         """The public shape: what `ml.classify --json` prints and the platform stores."""
@@ -113,6 +115,7 @@ class Classifier:
         result.duration_s = round(audio.duration_s, 3)
         result.sample_rate = audio.original_sample_rate
         result.channels = audio.channels
+        result.waveform = peaks(audio.samples)
         return result
 
     def classify_samples(self, samples: np.ndarray) -> ClassificationResult:

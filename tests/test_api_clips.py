@@ -44,7 +44,7 @@ def test_an_uploaded_clip_is_classified_with_every_field(alice_api, music_wav, d
     assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=0.01)
     assert body["confidence"] == pytest.approx(max(body["probabilities"].values()), abs=0.01)
     assert body["segments"][0]["start"] == 0 and body["segments"][-1]["end"] == pytest.approx(6.0, abs=0.05)
-    assert set(body["segments"][0]) == {"start", "end", "label", "probabilities"}
+    assert {"start", "end", "label", "probabilities"} <= set(body["segments"][0])
     assert body["model_version"] and body["finished_at"] and body["error"] == ""
     assert body["audio_url"].endswith(f"/clips/{clip_id}/audio/")
 

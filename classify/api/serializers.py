@@ -21,11 +21,28 @@ class SegmentSerializer(serializers.Serializer):
     end = serializers.FloatField()
     label = serializers.ChoiceField(choices=CLASS_NAMES)
     probabilities = ProbabilitiesSerializer()
+    corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
+
+
+class CorrectionRequestSerializer(serializers.Serializer):
+    label = serializers.ChoiceField(choices=CLASS_NAMES)
+    segment = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, help_text="segment index; omit for the whole clip"
+    )
+
+
+class CorrectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    segment = serializers.IntegerField(source="segment.index", allow_null=True, default=None)
+    old_label = serializers.CharField()
+    new_label = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class ClipSerializer(serializers.ModelSerializer):
     filename = serializers.CharField(source="original_filename", read_only=True)
     label = serializers.SerializerMethodField()
+    corrected_label = serializers.SerializerMethodField()
     confidence = serializers.SerializerMethodField()
     probabilities = serializers.SerializerMethodField()
     segments = serializers.SerializerMethodField()
@@ -36,7 +53,7 @@ class ClipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clip
         fields = [
-            "id", "filename", "status", "label", "confidence", "probabilities", "duration_s",
+            "id", "filename", "status", "label", "corrected_label", "confidence", "probabilities", "duration_s",
             "segments", "model_version", "processing_s", "error", "created_at", "finished_at",
             "audio_url", "size_bytes", "sha256", "sample_rate", "channels",
         ]
@@ -45,6 +62,10 @@ class ClipSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
     def get_label(self, clip: Clip) -> str | None:
         return clip.result.label if clip.result else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
+    def get_corrected_label(self, clip: Clip) -> str | None:
+        return (clip.result.corrected_label or None) if clip.result else None
 
     def get_confidence(self, clip: Clip) -> float | None:
         return clip.result.confidence if clip.result else None
@@ -58,7 +79,13 @@ class ClipSerializer(serializers.ModelSerializer):
         if not clip.result:
             return []
         return [
-            {"start": s.start, "end": s.end, "label": s.label, "probabilities": s.probabilities}
+            {
+                "start": s.start,
+                "end": s.end,
+                "label": s.label,
+                "probabilities": s.probabilities,
+                "corrected_label": s.corrected_label or None,
+            }
             for s in clip.result.segments.all()
         ]
 

@@ -1,0 +1,109 @@
+"""Corrections: owners telling us the model was wrong, kept for retraining."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile
+from django.db import transaction
+
+from classify.models import Clip, Correction
+from ml import CLASS_NAMES
+from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
+
+
+class CorrectionRefused(Exception):
+    """A correction we cannot record; the message is for the user."""
+
+
+def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) -> Correction:
+    """Record that the clip (or one of its segments) is really `new_label`."""
+    if new_label not in CLASS_NAMES:
+        raise CorrectionRefused(f"The label must be one of {', '.join(CLASS_NAMES)}.")
+    result = clip.result
+    if result is None:
+        raise CorrectionRefused("The clip has no classification to correct yet.")
+    with transaction.atomic():
+        if segment_index is None:
+            segment = None
+            old_label = result.corrected_label or result.label
+            result.corrected_label = new_label
+            result.save(update_fields=["corrected_label"])
+        else:
+            segment = result.segments.filter(index=segment_index).first()
+            if segment is None:
+                raise CorrectionRefused("There is no such segment in this clip.")
+            old_label = segment.corrected_label or segment.label
+            segment.corrected_label = new_label
+            segment.save(update_fields=["corrected_label"])
+        return Correction.objects.create(
+            clip=clip, classification=result, segment=segment, user=user,
+            old_label=old_label, new_label=new_label,
+        )
+
+
+MANIFEST_FIELDS = [
+    "path", "label", "source", "clip_id", "owner", "original_filename", "start", "end",
+    "old_label", "model_version", "corrected_at",
+]
+
+
+@dataclass
+class ExportSummary:
+    written: int
+    skipped: list[str]
+    manifest: Path
+
+
+def latest_corrections():
+    """The newest correction per (clip, segment): later ones supersede earlier ones."""
+    seen: set[tuple[int, int | None]] = set()
+    for correction in Correction.objects.select_related("clip__owner", "segment", "classification").order_by(
+        "-created_at", "-id"
+    ):
+        key = (correction.clip_id, correction.segment_id)
+        if key not in seen:
+            seen.add(key)
+            yield correction
+
+
+def export(out: Path, with_audio: bool = True, dry_run: bool = False) -> ExportSummary:
+    """Write corrected audio as a MUSAN-layout folder (<label>/user-corrections/<name>.flac) and
+    a manifest.csv; without audio, only the manifest, pointing at the stored uploads."""
+    rows, skipped = [], []
+    for correction in latest_corrections():
+        clip, segment = correction.clip, correction.segment
+        start, end = (segment.start, segment.end) if segment else (0.0, clip.duration_s or 0.0)
+        name = f"clip{clip.pk}" + (f"-seg{segment.index}" if segment else "") + ".flac"
+        relative = Path(correction.new_label) / "user-corrections" / name
+        if with_audio and not dry_run:
+            try:
+                samples = decode(clip.file.path).samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            except (AudioDecodeError, ValueError) as error:
+                skipped.append(f"clip {clip.pk}: {error}")
+                continue
+            (out / relative).parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(out / relative, samples, SAMPLE_RATE)
+        rows.append({
+            "path": str(relative) if with_audio else clip.file.path,
+            "label": correction.new_label,
+            "source": "user-corrections",
+            "clip_id": clip.pk,
+            "owner": clip.owner.username,
+            "original_filename": clip.original_filename,
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "old_label": correction.old_label,
+            "model_version": correction.classification.model_version,
+            "corrected_at": correction.created_at.isoformat(),
+        })
+    manifest = out / "manifest.csv"
+    if not dry_run:
+        out.mkdir(parents=True, exist_ok=True)
+        with manifest.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    return ExportSummary(len(rows), skipped, manifest)

@@ -1,0 +1,160 @@
+// Upload page: drag and drop (or pick) files, upload each through the API with its own progress
+// bar, then follow its status live until done. Also records from the microphone. Without
+// JavaScript the plain form still posts.
+(function () {
+  const form = document.querySelector("[data-upload-form]");
+  if (!form) return;
+  const api = form.dataset.api;
+  const list = document.querySelector("[data-upload-list]");
+  const zone = form.querySelector("[data-dropzone]");
+  const input = form.querySelector("input[type=file]");
+  const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
+
+  function row(name) {
+    const item = document.createElement("li");
+    item.innerHTML = '<strong></strong> <span class="status queued" data-state>uploading</span>' +
+      '<progress max="100" value="0"></progress><div data-detail></div>';
+    item.querySelector("strong").textContent = name;
+    list.prepend(item);
+    return item;
+  }
+
+  function setState(item, state, text) {
+    const badge = item.querySelector("[data-state]");
+    badge.className = "status " + state;
+    badge.textContent = text || state;
+    item.dataset.status = state;
+  }
+
+  async function follow(item, clip) {
+    const link = document.createElement("a");
+    link.href = "/clips/" + clip.id + "/";
+    link.textContent = "open";
+    for (;;) {
+      const response = await fetch(api + clip.id + "/", { credentials: "same-origin" });
+      if (response.ok) {
+        clip = await response.json();
+        setState(item, clip.status);
+        if (clip.status === "done") {
+          item.querySelector("[data-detail]").innerHTML = '<span class="chip ' + clip.label + '">' + clip.label +
+            "</span> " + Math.round(clip.confidence * 100) + "% · ";
+          item.querySelector("[data-detail]").append(link);
+          return;
+        }
+        if (clip.status === "failed") {
+          item.querySelector("[data-detail]").textContent = clip.error;
+          return;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  function send(file, name) {
+    const item = row(name || file.name);
+    const bar = item.querySelector("progress");
+    const body = new FormData();
+    body.append("file", file, name || file.name);
+    const request = new XMLHttpRequest();
+    request.open("POST", api);
+    request.setRequestHeader("X-CSRFToken", csrf);
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) bar.value = (100 * event.loaded) / event.total;
+    };
+    request.onload = () => {
+      bar.value = 100;
+      let reply = {};
+      try { reply = JSON.parse(request.responseText); } catch (error) { /* not JSON */ }
+      if (request.status === 201) {
+        setState(item, reply.status);
+        follow(item, reply);
+      } else {
+        setState(item, "failed", "refused");
+        item.querySelector("[data-detail]").textContent =
+          (reply.file && reply.file[0]) || reply.detail || "The upload failed (" + request.status + ").";
+      }
+    };
+    request.onerror = () => {
+      setState(item, "failed", "failed");
+      item.querySelector("[data-detail]").textContent = "The upload was interrupted; check your connection.";
+    };
+    request.send(body);
+  }
+
+  function sendAll(files) {
+    Array.from(files).forEach((file) => send(file));
+  }
+
+  form.addEventListener("submit", (event) => {
+    if (!input.files.length) return;
+    event.preventDefault();
+    sendAll(input.files);
+    input.value = "";
+  });
+  input.addEventListener("change", () => { sendAll(input.files); input.value = ""; });
+  ["dragenter", "dragover"].forEach((type) => zone.addEventListener(type, (event) => {
+    event.preventDefault();
+    zone.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach((type) => zone.addEventListener(type, () => zone.classList.remove("over")));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    sendAll(event.dataTransfer.files);
+  });
+
+  // Recording: MediaRecorder gives webm/opus in Chromium and Firefox, mp4 in Safari; the server
+  // decodes all of them.
+  const recorder = document.querySelector("[data-recorder]");
+  if (!recorder || !navigator.mediaDevices || !window.MediaRecorder) return;
+  recorder.hidden = false;
+  const button = recorder.querySelector("[data-record]");
+  const elapsed = recorder.querySelector("[data-elapsed]");
+  const level = recorder.querySelector("[data-level]");
+  let session = null;
+
+  async function start() {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const media = new MediaRecorder(stream);
+    const chunks = [];
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    context.createMediaStreamSource(stream).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    const began = Date.now();
+    const timer = setInterval(() => {
+      const seconds = Math.floor((Date.now() - began) / 1000);
+      elapsed.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+      analyser.getFloatTimeDomainData(samples);
+      level.value = Math.min(1, Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length) * 4);
+    }, 100);
+    media.ondataavailable = (event) => event.data.size && chunks.push(event.data);
+    media.onstop = () => {
+      clearInterval(timer);
+      stream.getTracks().forEach((track) => track.stop());
+      context.close();
+      const type = media.mimeType || "audio/webm";
+      const extension = type.includes("mp4") ? "m4a" : type.includes("ogg") ? "ogg" : "webm";
+      const stamp = new Date().toISOString().slice(0, 19).replace(/[T:]/g, "-");
+      send(new Blob(chunks, { type }), "recording-" + stamp + "." + extension);
+      level.value = 0;
+    };
+    media.start(250);
+    session = media;
+    button.textContent = "■ Stop";
+    button.setAttribute("aria-pressed", "true");
+  }
+
+  button.addEventListener("click", async () => {
+    if (session) {
+      session.stop();
+      session = null;
+      button.textContent = "● Record";
+      button.setAttribute("aria-pressed", "false");
+      return;
+    }
+    try { await start(); } catch (error) {
+      recorder.querySelector("[data-record-note]").textContent = "The microphone is not available: " + error.message;
+    }
+  });
+})();
