@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.conf import settings as django_settings
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.audio_factory import chord, white_noise, write
 
 PASSWORD = "a-Long-and-unusual-passw0rd"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -74,3 +82,45 @@ def as_upload(path, name: str | None = None, content_type: str = "audio/wav") ->
 def private_media_root(settings, tmp_path):
     """Each test stores uploads in its own folder, so "nothing was stored" can be checked."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def qcluster(settings, tmp_path):
+    """A `manage.py qcluster` process on the test database, stopped (and reaped) afterwards."""
+    settings.CLASSIFY_SYNC = False
+    # The configured database URL, pointed at the test database pytest-django created.
+    url = urlunsplit(urlsplit(django_settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"]))
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings",
+           "CLASSIFY_SYNC": "false", "MEDIA_ROOT": settings.MEDIA_ROOT}
+    log = (tmp_path / "qcluster.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=env, start_new_session=True,
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    process.log_path = Path(log.name)
+    yield process
+    stop_process_group(process)
+    log.close()
+
+
+def stop_process_group(process: subprocess.Popen, grace_s: float = 15) -> None:
+    """SIGTERM the whole group (cluster, sentinel, workers), wait until every member is gone,
+    SIGKILL what lingers: no worker may outlive its test and hold the test database."""
+    import time
+
+    def alive() -> bool:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    if alive():
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while alive() and time.monotonic() < deadline:
+        process.poll()
+        time.sleep(0.1)
+    if alive():
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

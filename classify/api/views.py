@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -72,7 +72,7 @@ class ClipViewSet(
         services.delete_clip(clip)
 
     @extend_schema(request=CorrectionRequestSerializer, responses={201: CorrectionSerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
     def corrections(self, request, pk=None):
         """Say what the clip (or one segment, by index) really is."""
         clip = self.get_object()

@@ -1,0 +1,136 @@
+"""End to end in headless Chromium (Debian's, driven by Playwright) against a live server and a
+real django-q2 worker. Screenshots land in tests/artifacts/ for reviewers."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from classify.models import Clip, Correction
+from tests.audio_factory import chord, write
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+QUIET_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update",
+]
+
+
+@pytest.fixture
+def browser_factory():
+    """Launch Chromium with extra flags; Playwright's sync loop means Django's ORM must be told
+    that calls from this thread are fine."""
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: apt-get install chromium (make test does)")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    ARTIFACTS.mkdir(exist_ok=True)
+    manager = playwright_sync.sync_playwright().start()
+    browsers = []
+
+    def launch(*flags: str):
+        browser = manager.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*QUIET_FLAGS, *flags])
+        browsers.append(browser)
+        return browser
+
+    yield launch
+    for browser in browsers:
+        browser.close()
+    manager.stop()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def sign_up(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/accounts/signup/")
+    page.fill("#id_username", username)
+    page.fill("#id_password1", "browser-Long-passw0rd")
+    page.fill("#id_password2", "browser-Long-passw0rd")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/clips/upload/")
+
+
+def drop_file(page, selector: str, name: str, content: bytes, mime: str) -> None:
+    """Drag and drop as a person would: a DataTransfer holding the file, dropped on the zone."""
+    transfer = page.evaluate_handle(
+        """([name, data, mime]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: mime }));
+            return transfer;
+        }""",
+        [name, base64.b64encode(content).decode(), mime],
+    )
+    page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def test_a_new_user_uploads_by_drag_and_drop_and_works_with_the_result(
+    browser_factory, live_server, qcluster, tmp_path
+):
+    page = browser_factory().new_page(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    sign_up(page, live_server.url, "erin")
+
+    audio = write(tmp_path / "concert.wav", chord(9.0)).read_bytes()
+    drop_file(page, "[data-dropzone]", "concert.wav", audio, "audio/wav")
+    item = page.locator("[data-upload-list] li").first
+    item.locator("progress").wait_for()
+    page.wait_for_selector("[data-upload-list] li[data-status=done]", timeout=60_000)
+    assert "open" in item.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+
+    item.locator("a", has_text="open").click()
+    page.wait_for_selector("[data-timeline] .seg")
+    clip = Clip.objects.get(original_filename="concert.wav")
+    assert page.locator("[data-label]").inner_text() == clip.result.label
+    assert page.locator("[data-wave] svg path").count() == 1
+    segment = page.locator("[data-timeline] .seg").first
+    segment.click()  # plays from there
+    page.screenshot(path=str(ARTIFACTS / "result.png"), full_page=True)
+
+    new_label = "speech" if clip.result.label != "speech" else "noise"
+    page.select_option("[data-correct-clip] select", new_label)
+    page.click("[data-correct-clip] button")
+    page.wait_for_selector("[data-corrected]")
+    assert Correction.objects.get().new_label == new_label
+
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("table.clips")
+    page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "history-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1100, "height": 900})
+    with page.expect_download() as download:
+        page.click("[data-export-csv]")
+    assert "concert.wav" in Path(download.value.path()).read_text()
+
+    page.goto(f"{live_server.url}/clips/{clip.pk}/")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("[data-delete] button")
+    page.wait_for_url(f"{live_server.url}/")
+    assert "No clips yet" in page.content()
+    assert not Clip.objects.exists()
+
+
+def test_the_record_button_uploads_a_recording_that_gets_classified(browser_factory, live_server, qcluster):
+    browser = browser_factory("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")
+    context = browser.new_context()
+    context.grant_permissions(["microphone"], origin=live_server.url)
+    page = context.new_page()
+    sign_up(page, live_server.url, "frank")
+    page.click("[data-record]")
+    page.wait_for_function("document.querySelector('[data-elapsed]').textContent === '0:02'")
+    page.click("[data-record]")
+    page.wait_for_selector("[data-upload-list] li[data-status=done]", timeout=60_000)
+    clip = Clip.objects.get()
+    assert clip.original_filename.startswith("recording-") and clip.original_filename.endswith(".webm")
+    assert clip.status == "done" and clip.duration_s >= 1.5
+    page.screenshot(path=str(ARTIFACTS / "record.png"), full_page=True)
