@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform clean
+.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform clean superuser
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,7 @@ bench-platform: $(BIN)/.dev
 
 clean:
 	rm -rf $(VENV) var tests/artifacts
+
+# An admin account (for /admin/), on whichever database run/test use.
+superuser: $(BIN)/.runtime
+	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python manage.py createsuperuser

@@ -98,11 +98,33 @@ def main() -> int:
     reader_headers = {"Authorization": f"Token {Token.objects.create(user=reader).key}"}
 
     children = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "classifier_site.wsgi", "--bind", f"127.0.0.1:{PORT}",
-                          "--workers", "2", "--threads", "4", "--log-level", "warning"], env=env, cwd=ROOT,
-                         start_new_session=True),
-        subprocess.Popen([*manage, "qcluster"], env=env, cwd=ROOT, start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "classifier_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        ),
+        subprocess.Popen(
+            [*manage, "qcluster"],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
     ]
     try:
         session = requests.Session()
@@ -110,8 +132,11 @@ def main() -> int:
 
         def upload_until_done(seed: int) -> float:
             started = time.perf_counter()
-            response = session.post(f"{BASE}/api/clips/", headers=headers,
-                                    files={"file": (f"clip{seed}.wav", ten_second_clip(seed), "audio/wav")})
+            response = session.post(
+                f"{BASE}/api/clips/",
+                headers=headers,
+                files={"file": (f"clip{seed}.wav", ten_second_clip(seed), "audio/wav")},
+            )
             response.raise_for_status()
             url = f"{BASE}/api/clips/{response.json()['id']}/"
             while True:
@@ -149,10 +174,14 @@ def main() -> int:
                 os.killpg(child.pid, signal.SIGKILL)
 
     print(f"first upload -> done (worker loading the model): {warm:.2f} s")
-    print(f"upload -> done, 20 x 10 s clips: p50 {statistics.median(latencies):.3f} s, "
-          f"p95 {percentile(latencies, 95):.3f} s, max {max(latencies):.3f} s")
-    print(f"GET /api/clips/ (1,000 clips, 10 concurrent clients, {len(list_timings)} requests): "
-          f"p50 {statistics.median(list_timings) * 1000:.1f} ms, p95 {percentile(list_timings, 95) * 1000:.1f} ms")
+    print(
+        f"upload -> done, 20 x 10 s clips: p50 {statistics.median(latencies):.3f} s, "
+        f"p95 {percentile(latencies, 95):.3f} s, max {max(latencies):.3f} s"
+    )
+    print(
+        f"GET /api/clips/ (1,000 clips, 10 concurrent clients, {len(list_timings)} requests): "
+        f"p50 {statistics.median(list_timings) * 1000:.1f} ms, p95 {percentile(list_timings, 95) * 1000:.1f} ms"
+    )
     return 0
 
 
@@ -169,19 +198,39 @@ def _fill_history(owner, count: int) -> None:
 
     probabilities = {"music": 0.7, "speech": 0.2, "noise": 0.1}
     clips = Clip.objects.bulk_create(
-        Clip(owner=owner, original_filename=f"history{n}.wav", size_bytes=1, sha256="0", status="done",
-             duration_s=9.0, file=f"clips/{owner.pk}/missing{n}.wav")
+        Clip(
+            owner=owner,
+            original_filename=f"history{n}.wav",
+            size_bytes=1,
+            sha256="0",
+            status="done",
+            duration_s=9.0,
+            file=f"clips/{owner.pk}/missing{n}.wav",
+        )
         for n in range(count)
     )
     results = Classification.objects.bulk_create(
-        Classification(clip=clip, model_version="bench", label="music", confidence=0.7,
-                       probabilities=probabilities, processing_s=0.1)
+        Classification(
+            clip=clip,
+            model_version="bench",
+            label="music",
+            confidence=0.7,
+            probabilities=probabilities,
+            processing_s=0.1,
+        )
         for clip in clips
     )
     Segment.objects.bulk_create(
-        Segment(classification=result, index=i, start=3.0 * i, end=3.0 * (i + 1), label="music",
-                probabilities=probabilities)
-        for result in results for i in range(3)
+        Segment(
+            classification=result,
+            index=i,
+            start=3.0 * i,
+            end=3.0 * (i + 1),
+            label="music",
+            probabilities=probabilities,
+        )
+        for result in results
+        for i in range(3)
     )
     for clip, result in zip(clips, results):
         clip.result = result

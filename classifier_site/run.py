@@ -50,9 +50,20 @@ def main() -> int:
     bind = os.environ.get("BIND", "127.0.0.1:8000")
     children = [
         subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "classifier_site.wsgi", "--bind", bind,
-             "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-             "--access-logfile", "-"],
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "classifier_site.wsgi",
+                "--bind",
+                bind,
+                "--workers",
+                os.environ.get("WEB_CONCURRENCY", "2"),
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
             cwd=ROOT,
         ),
         subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT),

@@ -39,8 +39,21 @@ class ClipAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("owner", "result")
     readonly_fields = (
-        "owner", "file", "original_filename", "size_bytes", "sha256", "duration_s", "sample_rate",
-        "channels", "status", "error", "attempts", "created_at", "started_at", "finished_at", "result",
+        "owner",
+        "file",
+        "original_filename",
+        "size_bytes",
+        "sha256",
+        "duration_s",
+        "sample_rate",
+        "channels",
+        "status",
+        "error",
+        "attempts",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "result",
     )
     inlines = [ClassificationInline]
     actions = ["classify_again", "mark_failed"]
@@ -78,7 +91,15 @@ class ClassificationAdmin(admin.ModelAdmin):
     list_filter = ("label", "model_version")
     search_fields = ("clip__original_filename", "clip__owner__username")
     list_select_related = ("clip",)
-    readonly_fields = ("clip", "model_version", "label", "confidence", "probabilities", "processing_s", "created_at")
+    readonly_fields = (
+        "clip",
+        "model_version",
+        "label",
+        "confidence",
+        "probabilities",
+        "processing_s",
+        "created_at",
+    )
     inlines = [SegmentInline]
 
     def has_add_permission(self, request) -> bool:

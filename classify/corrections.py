@@ -39,14 +39,27 @@ def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) 
             segment.corrected_label = new_label
             segment.save(update_fields=["corrected_label"])
         return Correction.objects.create(
-            clip=clip, classification=result, segment=segment, user=user,
-            old_label=old_label, new_label=new_label,
+            clip=clip,
+            classification=result,
+            segment=segment,
+            user=user,
+            old_label=old_label,
+            new_label=new_label,
         )
 
 
 MANIFEST_FIELDS = [
-    "path", "label", "source", "clip_id", "owner", "original_filename", "start", "end",
-    "old_label", "model_version", "corrected_at",
+    "path",
+    "label",
+    "source",
+    "clip_id",
+    "owner",
+    "original_filename",
+    "start",
+    "end",
+    "old_label",
+    "model_version",
+    "corrected_at",
 ]
 
 
@@ -86,19 +99,21 @@ def export(out: Path, with_audio: bool = True, dry_run: bool = False) -> ExportS
                 continue
             (out / relative).parent.mkdir(parents=True, exist_ok=True)
             soundfile.write(out / relative, samples, SAMPLE_RATE)
-        rows.append({
-            "path": str(relative) if with_audio else clip.file.path,
-            "label": correction.new_label,
-            "source": "user-corrections",
-            "clip_id": clip.pk,
-            "owner": clip.owner.username,
-            "original_filename": clip.original_filename,
-            "start": round(start, 3),
-            "end": round(end, 3),
-            "old_label": correction.old_label,
-            "model_version": correction.classification.model_version,
-            "corrected_at": correction.created_at.isoformat(),
-        })
+        rows.append(
+            {
+                "path": str(relative) if with_audio else clip.file.path,
+                "label": correction.new_label,
+                "source": "user-corrections",
+                "clip_id": clip.pk,
+                "owner": clip.owner.username,
+                "original_filename": clip.original_filename,
+                "start": round(start, 3),
+                "end": round(end, 3),
+                "old_label": correction.old_label,
+                "model_version": correction.classification.model_version,
+                "corrected_at": correction.created_at.isoformat(),
+            }
+        )
     manifest = out / "manifest.csv"
     if not dry_run:
         out.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,20 @@ import json
 from django.http import HttpResponse
 
 FIELDS = [
-    "id", "filename", "status", "label", "corrected_label", "confidence", "music", "speech", "noise",
-    "duration_s", "model_version", "error", "created_at", "finished_at",
+    "id",
+    "filename",
+    "status",
+    "label",
+    "corrected_label",
+    "confidence",
+    "music",
+    "speech",
+    "noise",
+    "duration_s",
+    "model_version",
+    "error",
+    "created_at",
+    "finished_at",
 ]
 
 
@@ -19,20 +31,22 @@ def rows(clips) -> list[dict]:
     for clip in clips:
         result = clip.result
         probabilities = result.probabilities if result else {}
-        out.append({
-            "id": clip.pk,
-            "filename": clip.original_filename,
-            "status": clip.status,
-            "label": result.label if result else None,
-            "corrected_label": (result.corrected_label or None) if result else None,
-            "confidence": result.confidence if result else None,
-            **{name: probabilities.get(name) for name in ("music", "speech", "noise")},
-            "duration_s": clip.duration_s,
-            "model_version": result.model_version if result else None,
-            "error": clip.error,
-            "created_at": clip.created_at.isoformat(),
-            "finished_at": clip.finished_at.isoformat() if clip.finished_at else None,
-        })
+        out.append(
+            {
+                "id": clip.pk,
+                "filename": clip.original_filename,
+                "status": clip.status,
+                "label": result.label if result else None,
+                "corrected_label": (result.corrected_label or None) if result else None,
+                "confidence": result.confidence if result else None,
+                **{name: probabilities.get(name) for name in ("music", "speech", "noise")},
+                "duration_s": clip.duration_s,
+                "model_version": result.model_version if result else None,
+                "error": clip.error,
+                "created_at": clip.created_at.isoformat(),
+                "finished_at": clip.finished_at.isoformat() if clip.finished_at else None,
+            }
+        )
     return out
 
 

@@ -19,7 +19,11 @@ _EXTRA_TYPES = {".opus": "audio/ogg", ".webm": "audio/webm", ".m4a": "audio/mp4"
 
 
 def content_type(path: Path) -> str:
-    return _EXTRA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return (
+        _EXTRA_TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
 
 
 def _range(header: str, size: int) -> tuple[int, int] | None:

@@ -112,9 +112,7 @@ class Classification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["clip", "model_version"], name="one_result_per_model")
-        ]
+        constraints = [models.UniqueConstraint(fields=["clip", "model_version"], name="one_result_per_model")]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.model_version})"
@@ -133,9 +131,7 @@ class Segment(models.Model):
 
     class Meta:
         ordering = ["classification", "index"]
-        constraints = [
-            models.UniqueConstraint(fields=["classification", "index"], name="segment_order")
-        ]
+        constraints = [models.UniqueConstraint(fields=["classification", "index"], name="segment_order")]
 
     def __str__(self) -> str:
         return f"{self.start:.1f}-{self.end:.1f}s {self.label}"
@@ -147,7 +143,9 @@ class Correction(models.Model):
 
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="corrections")
     classification = models.ForeignKey(Classification, on_delete=models.CASCADE, related_name="corrections")
-    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.CASCADE, related_name="corrections")
+    segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.CASCADE, related_name="corrections"
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="corrections")
     old_label = models.CharField(max_length=16)
     new_label = models.CharField(max_length=16)

@@ -16,7 +16,9 @@ def sweep_stale_clips() -> str:
 
 
 def warm_up() -> str:
-    """Load the model in this worker before the first clip arrives."""
+    """Load the model (and compile librosa's kernels) in this worker before the first clip."""
     from classify.runtime import get_classifier
 
-    return f"loaded {get_classifier().version}"
+    classifier = get_classifier()
+    classifier.warm_up()
+    return f"loaded {classifier.version}"

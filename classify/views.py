@@ -30,9 +30,7 @@ def home(request):
 
 def history_summary(clips) -> dict:
     """The strip above the history table: clips per class, total duration, last upload."""
-    per_label = dict(
-        clips.filter(result__isnull=False).values_list("result__label").annotate(n=Count("id"))
-    )
+    per_label = dict(clips.filter(result__isnull=False).values_list("result__label").annotate(n=Count("id")))
     totals = clips.aggregate(total_s=Sum("duration_s"), last=Max("created_at"), count=Count("id"))
     return {"per_label": [(label, per_label.get(label, 0)) for label in CLASS_NAMES], **totals}
 
@@ -121,9 +119,7 @@ def clip_detail(request, clip_id: int):
 
 def waveform_path(columns: list[list[float]]) -> str:
     """An SVG path over a 0..N x 0..100 box: one vertical stroke per column, min to max."""
-    return " ".join(
-        f"M{i} {50 - 50 * high:.1f}V{50 - 50 * low:.1f}" for i, (low, high) in enumerate(columns)
-    )
+    return " ".join(f"M{i} {50 - 50 * high:.1f}V{50 - 50 * low:.1f}" for i, (low, high) in enumerate(columns))
 
 
 @login_required
@@ -132,7 +128,9 @@ def clip_correct(request, clip_id: int):
     clip = _own_clip(request, clip_id)
     segment = request.POST.get("segment", "")
     try:
-        correct(clip, request.user, request.POST.get("label", ""), int(segment) if segment.isdigit() else None)
+        correct(
+            clip, request.user, request.POST.get("label", ""), int(segment) if segment.isdigit() else None
+        )
         messages.success(request, "Thanks: your correction was saved.")
     except CorrectionRefused as error:
         messages.error(request, str(error))

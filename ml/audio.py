@@ -126,8 +126,7 @@ class _NotForSoundfile(Exception):
 def _refuse_if_too_long(duration_s: float, limit_s: float) -> None:
     if duration_s > limit_s:
         raise AudioDecodeError(
-            f"The recording is too long ({duration_s / 60:.1f} min); the limit is "
-            f"{limit_s / 60:.0f} min."
+            f"The recording is too long ({duration_s / 60:.1f} min); the limit is {limit_s / 60:.0f} min."
         )
 
 
@@ -161,9 +160,7 @@ def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.nd
     try:
         # Read at most one second past the limit, so a lying header cannot blow up memory.
         max_frames = int((limit_s + 1) * info.sample_rate)
-        samples, sample_rate = soundfile.read(
-            str(path), dtype="float32", always_2d=False, frames=max_frames
-        )
+        samples, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=False, frames=max_frames)
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
     return info, _to_mono_16k(samples, sample_rate)
@@ -188,9 +185,7 @@ def probe_with_ffprobe(path: Path) -> AudioInfo:
         str(path),
     ]
     try:
-        completed = subprocess.run(
-            command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
-        )
+        completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise AudioDecodeError("The file took too long to inspect; it may be corrupt.") from None
     try:
@@ -230,9 +225,7 @@ def _decode_with_ffmpeg(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarr
         *("-t", f"{limit_s + 1:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"),
     ]
     try:
-        completed = subprocess.run(
-            command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False
-        )
+        completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise AudioDecodeError("The file took too long to decode; it may be corrupt.") from None
     samples = np.frombuffer(completed.stdout, dtype="<f4").astype(np.float32)

@@ -65,11 +65,15 @@ def codec_round_trip(samples: np.ndarray, bitrate_kbps: int = 24) -> np.ndarray:
     raw = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1"]
     encoded = subprocess.run(
         [ffmpeg, "-v", "error", *raw, "-i", "-", "-b:a", f"{bitrate_kbps}k", "-f", "mp3", "-"],
-        input=samples.astype("<f4").tobytes(), capture_output=True, check=False,
+        input=samples.astype("<f4").tobytes(),
+        capture_output=True,
+        check=False,
     ).stdout
     decoded = subprocess.run(
         [ffmpeg, "-v", "error", "-f", "mp3", "-i", "-", *raw, "-"],
-        input=encoded, capture_output=True, check=False,
+        input=encoded,
+        capture_output=True,
+        check=False,
     ).stdout
     result = np.frombuffer(decoded, dtype="<f4")
     return result.astype(np.float32) if len(result) > SAMPLE_RATE // 4 else samples

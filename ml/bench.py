@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ml.inference import DEFAULT_MODEL_DIR, Classifier
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    parser.add_argument(
+        "--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    )
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
@@ -72,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         classifier = Classifier.load(args.model)
         load_s = time.perf_counter() - started
         rss_loaded = peak_rss_mb()
-        classifier.classify(path)  # warm-up: numba compiles librosa's kernels once per process
+        classifier.warm_up()
+        classifier.classify(path)
 
         timings: dict[str, list[float]] = {"decode": [], "features": [], "inference": [], "total": []}
         for _ in range(args.repeats):
@@ -86,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             classifier.classify(path)
             t4 = time.perf_counter()
             for stage, seconds in zip(timings, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-                stage_list = timings[stage]
-                stage_list.append(seconds)
+                timings[stage].append(seconds)
 
     print(f"model {classifier.version}; {audio_s:.0f} s of mixed audio, {len(windows.features)} windows")
     print(f"cold model load: {load_s:.2f} s")

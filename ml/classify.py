@@ -43,7 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = json.dumps(line) if args.json else describe(line)
         except AudioDecodeError as error:
             failures += 1
-            text = json.dumps({"path": str(path), "error": str(error)}) if args.json else f"{path}: error: {error}"
+            text = (
+                json.dumps({"path": str(path), "error": str(error)})
+                if args.json
+                else f"{path}: error: {error}"
+            )
         print(text, flush=True)
     return 1 if failures else 0
 

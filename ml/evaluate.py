@@ -59,12 +59,13 @@ def decide_windows(
 
 
 def evaluate_windows(raw_probabilities: np.ndarray, windows: WindowSet, settings, metadata) -> dict:
-    smoothed, file_probabilities, file_labels = decide_windows(
-        raw_probabilities, windows, settings, metadata
-    )
+    smoothed, file_probabilities, file_labels = decide_windows(raw_probabilities, windows, settings, metadata)
     predicted = smoothed.argmax(axis=1)
     per_source = {
-        source: round(float(np.mean(predicted[windows.sources == source] == windows.labels[windows.sources == source])), 3)
+        source: round(
+            float(np.mean(predicted[windows.sources == source] == windows.labels[windows.sources == source])),
+            3,
+        )
         for source in sorted(set(windows.sources))
     }
     return {
@@ -93,7 +94,10 @@ def format_table(report: dict, title: str) -> str:
         )
     lines.append(f"{'accuracy':>14} {report['accuracy']:29.3f}")
     lines.append("confusion (rows: truth, columns: predicted " + ", ".join(CLASS_NAMES) + ")")
-    lines.extend(f"{name:>14} " + " ".join(f"{n:6d}" for n in row) for name, row in zip(CLASS_NAMES, report["confusion"]))
+    lines.extend(
+        f"{name:>14} " + " ".join(f"{n:6d}" for n in row)
+        for name, row in zip(CLASS_NAMES, report["confusion"])
+    )
     return "\n".join(lines)
 
 

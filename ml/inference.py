@@ -103,6 +103,12 @@ class Classifier:
         metadata = json.loads((model_dir / METADATA_FILE).read_text())
         return cls(keras_models.load(model_dir / MODEL_FILE), metadata)
 
+    def warm_up(self) -> None:
+        """Run one short synthetic clip through every stage, so the first real clip does not pay
+        for numba compiling librosa's kernels (about 2 s) or TensorFlow's first call."""
+        noise = np.random.default_rng(0).standard_normal(self.settings.sample_rate * 4).astype(np.float32)
+        self.classify_samples(0.1 * noise)
+
     def window_probabilities(self, features: np.ndarray) -> np.ndarray:
         from ml.model import predict
 

@@ -103,9 +103,7 @@ def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verb
 
     seed_everything(seed)
     model = keras_models.build(preset.arch, train.features)
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=6, restore_best_weights=True, verbose=0
-    )
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=6, restore_best_weights=True, verbose=0)
     model.fit(
         train.features,
         train.labels,
@@ -151,9 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         preset = dataclasses.replace(preset, epochs=args.epochs)
     files = scan_corpus(args.corpus)
     split = split_by_source(files, seed=args.seed)
-    log(f"{len(files)} files; split by source: " + json.dumps(
-        {name: len(sources) for name, sources in split.sources().items()}
-    ))
+    log(
+        f"{len(files)} files; split by source: "
+        + json.dumps({name: len(sources) for name, sources in split.sources().items()})
+    )
     noise_files = [f for f in split.train if f.label == "noise"]
     train = training_windows(split.train, preset, noise_files, args.seed)
     validation = load_windows(split.validation, preset.features)

@@ -34,8 +34,12 @@ def write(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
     if suffix in {".wav", ".flac", ".ogg"}:
         soundfile.write(path, samples, rate)
         return path
-    codec = {".mp3": ["-c:a", "libmp3lame", "-b:a", "64k"], ".m4a": ["-c:a", "aac", "-b:a", "64k"],
-             ".webm": ["-c:a", "libopus", "-b:a", "32k"], ".opus": ["-c:a", "libopus", "-b:a", "32k"]}[suffix]
+    codec = {
+        ".mp3": ["-c:a", "libmp3lame", "-b:a", "64k"],
+        ".m4a": ["-c:a", "aac", "-b:a", "64k"],
+        ".webm": ["-c:a", "libopus", "-b:a", "32k"],
+        ".opus": ["-c:a", "libopus", "-b:a", "32k"],
+    }[suffix]
     wav = path.with_suffix(".src.wav")
     soundfile.write(wav, samples, rate)
     subprocess.run(

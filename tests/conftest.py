@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -89,13 +89,24 @@ def qcluster(settings, tmp_path):
     """A `manage.py qcluster` process on the test database, stopped (and reaped) afterwards."""
     settings.CLASSIFY_SYNC = False
     # The configured database URL, pointed at the test database pytest-django created.
-    url = urlunsplit(urlsplit(django_settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"]))
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings",
-           "CLASSIFY_SYNC": "false", "MEDIA_ROOT": settings.MEDIA_ROOT}
+    url = urlunsplit(
+        urlsplit(django_settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"])
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "CLASSIFY_SYNC": "false",
+        "MEDIA_ROOT": settings.MEDIA_ROOT,
+    }
     log = (tmp_path / "qcluster.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=env, start_new_session=True,
-        stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     process.log_path = Path(log.name)
     yield process

@@ -37,11 +37,14 @@ def test_it_refuses_an_empty_file(tmp_path):
         decode(tmp_path / "empty.wav")
 
 
-@pytest.mark.parametrize("name, content", [
-    ("notes.wav", b"this is a shopping list, not a recording\n" * 20),
-    ("photo.mp3", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8),
-    ("random.flac", np.random.default_rng(0).bytes(4096)),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("notes.wav", b"this is a shopping list, not a recording\n" * 20),
+        ("photo.mp3", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8),
+        ("random.flac", np.random.default_rng(0).bytes(4096)),
+    ],
+)
 def test_it_refuses_files_that_are_not_audio(tmp_path, name, content):
     (tmp_path / name).write_bytes(content)
     with pytest.raises(AudioDecodeError, match="not an audio file|corrupt"):

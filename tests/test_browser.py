@@ -17,8 +17,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 QUIET_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
 ]
 
 
@@ -35,7 +40,9 @@ def browser_factory():
     browsers = []
 
     def launch(*flags: str):
-        browser = manager.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*QUIET_FLAGS, *flags])
+        browser = manager.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=[*QUIET_FLAGS, *flags]
+        )
         browsers.append(browser)
         return browser
 

@@ -19,13 +19,24 @@ def test_json_lines_have_the_exact_shape_and_errors_do_not_stop_the_run(tmp_path
     also_good = write(tmp_path / "short.mp3", chord(1.5))
     completed = subprocess.run(
         [sys.executable, "-m", "ml.classify", str(good), str(bad), str(also_good), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 1  # one file failed
     lines = [json.loads(line) for line in completed.stdout.splitlines()]
     assert len(lines) == 3
     first, error, last = lines
-    assert set(first) == {"path", "label", "confidence", "probabilities", "duration_s", "model_version", "segments"}
+    assert set(first) == {
+        "path",
+        "label",
+        "confidence",
+        "probabilities",
+        "duration_s",
+        "model_version",
+        "segments",
+    }
     assert set(first["probabilities"]) == {"music", "speech", "noise"}
     assert first["duration_s"] == 7.0 and first["segments"][-1]["end"] == 7.0
     assert set(first["segments"][0]) == {"start", "end", "label", "probabilities"}
@@ -36,7 +47,11 @@ def test_json_lines_have_the_exact_shape_and_errors_do_not_stop_the_run(tmp_path
 def test_plain_output_is_one_readable_line_per_file(tmp_path):
     good = write(tmp_path / "tune.wav", chord(4.0))
     completed = subprocess.run(
-        [sys.executable, "-m", "ml.classify", str(good)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ml.classify", str(good)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0
     assert completed.stdout.startswith(f"{good}: ") and " s [" in completed.stdout

@@ -35,24 +35,43 @@ def test_correcting_a_clip_in_the_browser_is_stored_and_shown(alice_browser, ali
     response = alice_browser.post(f"/clips/{done_clip.pk}/correct/", {"label": other(model_label)})
     assert response.status_code == 302
     correction = Correction.objects.get()
-    assert (correction.user, correction.old_label, correction.new_label) == (alice, model_label, other(model_label))
+    assert (correction.user, correction.old_label, correction.new_label) == (
+        alice,
+        model_label,
+        other(model_label),
+    )
     assert correction.segment is None
-    assert f"you said <span class=\"chip {other(model_label)}\"" in alice_browser.get(f"/clips/{done_clip.pk}/").content.decode()
+    assert (
+        f'you said <span class="chip {other(model_label)}"'
+        in alice_browser.get(f"/clips/{done_clip.pk}/").content.decode()
+    )
     assert "✎" in alice_browser.get("/").content.decode()
 
 
 def test_correcting_one_segment_through_the_api(alice_api, done_clip):
-    response = alice_api.post(f"/api/clips/{done_clip.pk}/corrections/", {"label": "noise", "segment": 0}, format="json")
+    response = alice_api.post(
+        f"/api/clips/{done_clip.pk}/corrections/", {"label": "noise", "segment": 0}, format="json"
+    )
     assert response.status_code == 201 and response.json()["segment"] == 0
     segment = alice_api.get(f"/api/clips/{done_clip.pk}/").json()["segments"][0]
     assert segment["corrected_label"] == "noise"
-    bad = alice_api.post(f"/api/clips/{done_clip.pk}/corrections/", {"label": "noise", "segment": 99}, format="json")
+    bad = alice_api.post(
+        f"/api/clips/{done_clip.pk}/corrections/", {"label": "noise", "segment": 99}, format="json"
+    )
     assert bad.status_code == 400
-    assert alice_api.post(f"/api/clips/{done_clip.pk}/corrections/", {"label": "jazz"}, format="json").status_code == 400
+    assert (
+        alice_api.post(
+            f"/api/clips/{done_clip.pk}/corrections/", {"label": "jazz"}, format="json"
+        ).status_code
+        == 400
+    )
 
 
 def test_bob_cannot_correct_alices_clip(bob_api, client, bob, done_clip):
-    assert bob_api.post(f"/api/clips/{done_clip.pk}/corrections/", {"label": "noise"}, format="json").status_code == 404
+    assert (
+        bob_api.post(f"/api/clips/{done_clip.pk}/corrections/", {"label": "noise"}, format="json").status_code
+        == 404
+    )
     client.force_login(bob)
     assert client.post(f"/clips/{done_clip.pk}/correct/", {"label": "noise"}).status_code == 404
     assert not Correction.objects.exists()
@@ -82,6 +101,12 @@ def test_users_download_their_history_as_csv_and_json(alice_browser, alice_api, 
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [r["filename"] for r in rows] == ["tune.wav"] and rows[0]["label"] == done_clip.result.label
     data = json.loads(alice_api.get("/api/clips/export/?type=json").content)
-    assert data[0]["id"] == done_clip.pk and set(data[0]) >= {"label", "confidence", "music", "speech", "noise"}
+    assert data[0]["id"] == done_clip.pk and set(data[0]) >= {
+        "label",
+        "confidence",
+        "music",
+        "speech",
+        "noise",
+    }
     assert json.loads(bob_api.get("/api/clips/export/").content) == []
     assert alice_api.get("/api/clips/export/?type=xml").status_code == 400

@@ -53,7 +53,9 @@ def test_balanced_weights_give_every_class_the_same_total():
 
     labels = np.array([0] * 90 + [1] * 30 + [2] * 6)
     sources = np.array(["m1"] * 80 + ["m2"] * 10 + ["s"] * 30 + ["n"] * 6, dtype=object)
-    windows = WindowSet(np.zeros((126, 2)), labels, np.arange(126), sources, [CorpusFile(Path("x"), "music", "m")])
+    windows = WindowSet(
+        np.zeros((126, 2)), labels, np.arange(126), sources, [CorpusFile(Path("x"), "music", "m")]
+    )
     weights = balanced_weights(windows)
     totals = [weights[labels == k].sum() for k in range(3)]
     assert totals == pytest.approx([totals[0]] * 3)

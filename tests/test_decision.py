@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.decision import calibrate, clip_probabilities, decide, expected_calibration_error, fit_temperature, smooth
+from ml.decision import (
+    calibrate,
+    clip_probabilities,
+    decide,
+    expected_calibration_error,
+    fit_temperature,
+    smooth,
+)
 from ml.inference import Segment, merge_runs
 
 MUSIC, SPEECH = [0.9, 0.05, 0.05], [0.05, 0.9, 0.05]

@@ -17,22 +17,28 @@ def test_anonymous_visitors_see_the_landing_page(client):
     assert "music" in page and "/accounts/login/" in page
 
 
-def test_uploading_several_files_classifies_each(alice_browser, music_wav, noise_flac, django_capture_on_commit_callbacks):
+def test_uploading_several_files_classifies_each(
+    alice_browser, music_wav, noise_flac, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav), as_upload(noise_flac)]})
+        response = alice_browser.post(
+            "/clips/upload/", {"files": [as_upload(music_wav), as_upload(noise_flac)]}
+        )
     assert response.status_code == 302
     assert sorted(Clip.objects.values_list("status", flat=True)) == ["done", "done"]
     history = alice_browser.get("/").content.decode()
     assert "tune.wav" in history and "hiss.flac" in history
 
 
-def test_the_clip_page_shows_label_probabilities_timeline_and_player(alice_browser, music_wav, django_capture_on_commit_callbacks):
+def test_the_clip_page_shows_label_probabilities_timeline_and_player(
+    alice_browser, music_wav, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav)]})
     clip = Clip.objects.get()
     assert response["Location"] == f"/clips/{clip.pk}/"
     page = alice_browser.get(response["Location"]).content.decode()
-    assert f'data-label>{clip.result.label}<' in page
+    assert f"data-label>{clip.result.label}<" in page
     assert 'class="seg ' in page and f"/clips/{clip.pk}/audio/" in page
     assert clip.result.model_version in page
 
@@ -46,15 +52,22 @@ def test_a_bad_file_in_the_upload_form_is_explained_and_not_stored(alice_browser
     assert Clip.objects.count() == 0
 
 
-def test_the_history_filters_and_searches(alice_browser, music_wav, noise_flac, django_capture_on_commit_callbacks):
+def test_the_history_filters_and_searches(
+    alice_browser, music_wav, noise_flac, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav, "tune.wav"), as_upload(noise_flac, "hiss.flac")]})
+        alice_browser.post(
+            "/clips/upload/",
+            {"files": [as_upload(music_wav, "tune.wav"), as_upload(noise_flac, "hiss.flac")]},
+        )
     page = alice_browser.get("/?search=hiss").content.decode()
     assert "hiss.flac" in page and "tune.wav" not in page
     assert "No clips match" in alice_browser.get("/?status=failed").content.decode()
 
 
-def test_deleting_from_the_clip_page_removes_the_file(alice_browser, music_wav, django_capture_on_commit_callbacks):
+def test_deleting_from_the_clip_page_removes_the_file(
+    alice_browser, music_wav, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         alice_browser.post("/clips/upload/", {"files": [as_upload(music_wav)]})
     clip = Clip.objects.get()

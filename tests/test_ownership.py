@@ -28,9 +28,14 @@ def test_bobs_list_does_not_include_alices_clip(bob_api, alices_clip):
     assert bob_api.get("/api/clips/").json()["count"] == 0
 
 
-@pytest.mark.parametrize("path, method", [
-    ("/clips/{}/", "get"), ("/clips/{}/audio/", "get"), ("/clips/{}/delete/", "post"),
-])
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/clips/{}/", "get"),
+        ("/clips/{}/audio/", "get"),
+        ("/clips/{}/delete/", "post"),
+    ],
+)
 def test_bob_gets_404_for_alices_clip_in_html(client, bob, alices_clip, path, method):
     client.force_login(bob)
     response = getattr(client, method)(path.format(alices_clip.pk))

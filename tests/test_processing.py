@@ -97,7 +97,8 @@ def test_the_sweeper_requeues_a_clip_whose_worker_died(alice, music_wav, setting
 def test_the_sweeper_fails_a_clip_out_of_attempts(alice, music_wav, settings):
     clip = queued_clip(alice, music_wav)
     Clip.objects.filter(pk=clip.pk).update(
-        status="processing", attempts=settings.CLASSIFY_MAX_ATTEMPTS,
+        status="processing",
+        attempts=settings.CLASSIFY_MAX_ATTEMPTS,
         started_at=timezone.now() - timedelta(hours=1),
     )
     assert services.sweep_stale()["failed"] == [clip.pk]

@@ -17,9 +17,15 @@ def classifier() -> Classifier:
     return Classifier.load()
 
 
-@pytest.mark.parametrize("name, label", [
-    ("music.flac", "music"), ("speech.flac", "speech"), ("noise.flac", "noise"), ("noise-rain.flac", "noise"),
-])
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("music.flac", "music"),
+        ("speech.flac", "speech"),
+        ("noise.flac", "noise"),
+        ("noise-rain.flac", "noise"),
+    ],
+)
 def test_the_shipped_model_labels_real_fixtures(classifier, name, label):
     result = classifier.classify(FIXTURES / name)
     assert result.label == label, result.probabilities
@@ -35,4 +41,12 @@ def test_the_fixtures_come_from_sources_the_model_never_trained_on():
 def test_the_shipped_model_is_small_and_documented():
     assert (DEFAULT_MODEL_DIR / "model.keras").stat().st_size < 5 * 1024 * 1024
     metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
-    assert {"model_version", "features", "class_names", "corpus_fingerprint", "split", "seed", "libraries"} <= set(metadata)
+    assert {
+        "model_version",
+        "features",
+        "class_names",
+        "corpus_fingerprint",
+        "split",
+        "seed",
+        "libraries",
+    } <= set(metadata)

@@ -14,7 +14,10 @@ from tests.audio_factory import chord, write
 @pytest.mark.parametrize("preset", ["seed", "cnn"])
 def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus, tmp_path, preset, capsys):
     out = tmp_path / "model"
-    assert train.main(["--corpus", str(tiny_corpus), "--out", str(out), "--preset", preset, "--epochs", "2"]) == 0
+    assert (
+        train.main(["--corpus", str(tiny_corpus), "--out", str(out), "--preset", preset, "--epochs", "2"])
+        == 0
+    )
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["class_names"] == ["music", "speech", "noise"]
     assert set(metadata["split"]["test"]).isdisjoint(metadata["split"]["train"])
@@ -24,5 +27,8 @@ def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus,
     assert result.label in ("music", "speech", "noise")
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=0.01)
 
-    assert evaluate.main(["--corpus", str(tiny_corpus), "--model", str(out), "--json", str(tmp_path / "e.json")]) == 0
+    assert (
+        evaluate.main(["--corpus", str(tiny_corpus), "--model", str(out), "--json", str(tmp_path / "e.json")])
+        == 0
+    )
     assert "macro avg" in capsys.readouterr().out

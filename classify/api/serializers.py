@@ -53,9 +53,25 @@ class ClipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clip
         fields = [
-            "id", "filename", "status", "label", "corrected_label", "confidence", "probabilities", "duration_s",
-            "segments", "model_version", "processing_s", "error", "created_at", "finished_at",
-            "audio_url", "size_bytes", "sha256", "sample_rate", "channels",
+            "id",
+            "filename",
+            "status",
+            "label",
+            "corrected_label",
+            "confidence",
+            "probabilities",
+            "duration_s",
+            "segments",
+            "model_version",
+            "processing_s",
+            "error",
+            "created_at",
+            "finished_at",
+            "audio_url",
+            "size_bytes",
+            "sha256",
+            "sample_rate",
+            "channels",
         ]
         read_only_fields = fields
 

@@ -34,8 +34,10 @@ class ClipViewSet(
     parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        clips = Clip.objects.for_user(self.request.user).for_listing().prefetch_related(
-            Prefetch("result__segments", queryset=Segment.objects.order_by("index"))
+        clips = (
+            Clip.objects.for_user(self.request.user)
+            .for_listing()
+            .prefetch_related(Prefetch("result__segments", queryset=Segment.objects.order_by("index")))
         )
         if self.action in ("list", "export"):
             clips = filter_clips(clips, self.request.query_params)
@@ -79,7 +81,9 @@ class ClipViewSet(
         wanted = CorrectionRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         try:
-            correction = correct(clip, request.user, wanted.validated_data["label"], wanted.validated_data.get("segment"))
+            correction = correct(
+                clip, request.user, wanted.validated_data["label"], wanted.validated_data.get("segment")
+            )
         except CorrectionRefused as error:
             raise ValidationError({"detail": [str(error)]}) from None
         return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
