@@ -79,12 +79,20 @@ def codec_round_trip(samples: np.ndarray, bitrate_kbps: int = 24) -> np.ndarray:
     return result.astype(np.float32) if len(result) > SAMPLE_RATE // 4 else samples
 
 
-class Augmenter:
-    """A picklable transform for ml.data.load_windows; deterministic per (seed, file)."""
+AUGMENTATIONS = ("speed", "reverb", "mix", "telephone", "codec", "gain")
 
-    def __init__(self, noise_files: Sequence[CorpusFile], seed: int = 0):
+
+class Augmenter:
+    """A picklable transform for ml.data.load_windows; deterministic per (seed, file).
+    `skip` names augmentations to leave out, for measuring what each one buys."""
+
+    def __init__(self, noise_files: Sequence[CorpusFile], seed: int = 0, skip: Sequence[str] = ()):
+        unknown = set(skip) - set(AUGMENTATIONS)
+        if unknown:
+            raise ValueError(f"unknown augmentations {sorted(unknown)}; choose from {AUGMENTATIONS}")
         self.noise_paths = [f.path for f in noise_files]
         self.seed = seed
+        self.skip = frozenset(skip)
 
     def rng_for(self, corpus_file: CorpusFile) -> np.random.Generator:
         digest = hashlib.sha256(f"{self.seed}:{corpus_file.path}".encode()).digest()
@@ -100,19 +108,19 @@ class Augmenter:
 
     def __call__(self, samples: np.ndarray, corpus_file: CorpusFile) -> np.ndarray:
         rng = self.rng_for(corpus_file)
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 and "speed" not in self.skip:
             samples = change_speed(samples, rng)
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 and "reverb" not in self.skip:
             samples = reverberate(samples, rng)
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 and "mix" not in self.skip:
             noise = self.random_noise(rng)
             if noise is not None:
                 samples = mix(samples, noise, snr_db=rng.uniform(5, 25))
-        if rng.random() < 0.25:
+        if rng.random() < 0.25 and "telephone" not in self.skip:
             samples = telephone(samples)
-        if rng.random() < 0.15:
+        if rng.random() < 0.15 and "codec" not in self.skip:
             samples = codec_round_trip(samples)
-        return gain(samples, rng)
+        return samples if "gain" in self.skip else gain(samples, rng)
 
 
 def synthetic_noise(seconds: float, rng: np.random.Generator) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ml.data import WindowSet, load_windows, scan_corpus, source_folds, split_by_source
 from ml.evaluate import evaluate_windows, format_evaluation
-from ml.train import PRESETS, fit, log, training_windows
+from ml.train import PRESETS, Preset, fit, log, training_windows
 
 
 def subset(windows: WindowSet, sources: set[str]) -> WindowSet:
@@ -43,10 +43,9 @@ def assert_disjoint(train_sources: set[str], held_out: set[str]) -> None:
         raise AssertionError(f"sources on both sides of a fold: {sorted(shared)}")
 
 
-def crossvalidate(corpus: Path, preset_name: str, folds: int, seed: int, verbose: int = 0) -> dict:
+def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: int = 0) -> dict:
     from ml import model as keras_models
 
-    preset = PRESETS[preset_name]
     files = scan_corpus(corpus)
     clean = load_windows(files, preset.features)
     pooled_probabilities = np.zeros((len(clean), 3), dtype=np.float32)
@@ -73,7 +72,7 @@ def crossvalidate(corpus: Path, preset_name: str, folds: int, seed: int, verbose
 
         pooled_probabilities[rows] = calibrate(raw, temperature)
     evaluation = evaluate_windows(pooled_probabilities, clean, preset.features, {"temperature": 1.0})
-    evaluation.update(preset=preset_name, folds=folds, seed=seed, temperatures=temperatures)
+    evaluation.update(folds=folds, seed=seed, temperatures=temperatures)
     return evaluation
 
 
@@ -86,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    evaluation = crossvalidate(args.corpus, args.preset, args.folds, args.seed)
+    evaluation = crossvalidate(args.corpus, PRESETS[args.preset], args.folds, args.seed)
+    evaluation["preset"] = args.preset
     print(f"Preset {args.preset}: {args.folds}-fold cross-validation by source (seed {args.seed})")
     print(format_evaluation(evaluation))
     log(f"done in {time.monotonic() - started:.0f} s")
