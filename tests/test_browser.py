@@ -8,10 +8,11 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 
 from classify.models import Clip, Correction
-from tests.audio_factory import chord, write
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -53,6 +54,14 @@ def browser_factory():
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+def real_mix(path: Path) -> bytes:
+    """Music, then speech, then noise: the committed real fixtures back to back."""
+    fixtures = Path(__file__).parent / "fixtures"
+    parts = [soundfile.read(fixtures / name, dtype="float32")[0] for name in ("music.flac", "speech.flac", "noise-rain.flac")]
+    soundfile.write(path, np.concatenate(parts), 16_000)
+    return path.read_bytes()
+
+
 def sign_up(page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/accounts/signup/")
     page.fill("#id_username", username)
@@ -83,8 +92,8 @@ def test_a_new_user_uploads_by_drag_and_drop_and_works_with_the_result(
     page = browser_factory().new_page(viewport={"width": 1100, "height": 900}, accept_downloads=True)
     sign_up(page, live_server.url, "erin")
 
-    audio = write(tmp_path / "concert.wav", chord(9.0)).read_bytes()
-    drop_file(page, "[data-dropzone]", "concert.wav", audio, "audio/wav")
+    audio = real_mix(tmp_path / "concert.flac")
+    drop_file(page, "[data-dropzone]", "concert.flac", audio, "audio/flac")
     item = page.locator("[data-upload-list] li").first
     item.locator("progress").wait_for()
     page.wait_for_selector("[data-upload-list] li[data-status=done]", timeout=60_000)
@@ -93,7 +102,7 @@ def test_a_new_user_uploads_by_drag_and_drop_and_works_with_the_result(
 
     item.locator("a", has_text="open").click()
     page.wait_for_selector("[data-timeline] .seg")
-    clip = Clip.objects.get(original_filename="concert.wav")
+    clip = Clip.objects.get(original_filename="concert.flac")
     assert page.locator("[data-label]").inner_text() == clip.result.label
     assert page.locator("[data-wave] svg path").count() == 1
     segment = page.locator("[data-timeline] .seg").first
@@ -117,7 +126,7 @@ def test_a_new_user_uploads_by_drag_and_drop_and_works_with_the_result(
     page.set_viewport_size({"width": 1100, "height": 900})
     with page.expect_download() as download:
         page.click("[data-export-csv]")
-    assert "concert.wav" in Path(download.value.path()).read_text()
+    assert "concert.flac" in Path(download.value.path()).read_text()
 
     page.goto(f"{live_server.url}/clips/{clip.pk}/")
     page.on("dialog", lambda dialog: dialog.accept())
