@@ -5,7 +5,8 @@
 Each class's sources are dealt into k folds; each fold is scored by a model trained on the
 others (one more source per class held aside from those for early stopping and calibration).
 Augmentation mixes in noise only from that fold's training sources, so nothing held out leaks
-in. Predictions from all folds are pooled into one table at segment and at file level.
+in. Predictions from all folds are pooled into one table at segment and at file level, plus a
+table for mixtures of held-out files (ml/mixtures.py), where the class changes within a file.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ml.data import WindowSet, load_windows, scan_corpus, source_folds, split_by_source
-from ml.evaluate import evaluate_windows, format_evaluation
+from ml.evaluate import evaluate_windows, format_evaluation, format_table
+from ml.mixtures import mixture_windows
 from ml.train import PRESETS, Preset, fit, log, training_windows
+
+MIXTURES_PER_FOLD = 40
 
 
 def subset(windows: WindowSet, sources: set[str]) -> WindowSet:
@@ -50,6 +54,7 @@ def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: 
     clean = load_windows(files, preset.features)
     pooled_probabilities = np.zeros((len(clean), 3), dtype=np.float32)
     temperatures = []
+    mixture_parts, mixture_probabilities = [], []
     for k, held_out_list in enumerate(source_folds(files, folds, seed)):
         held_out = set(held_out_list)
         rest = [f for f in files if f.source not in held_out]
@@ -71,7 +76,15 @@ def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: 
         from ml.decision import calibrate
 
         pooled_probabilities[rows] = calibrate(raw, temperature)
+        held_out_files = [f for f in files if f.source in held_out]
+        mixtures = mixture_windows(held_out_files, preset.features, MIXTURES_PER_FOLD, seed + k)
+        mixture_parts.append(mixtures)
+        mixture_probabilities.append(calibrate(keras_models.predict(model, mixtures.features), temperature))
     evaluation = evaluate_windows(pooled_probabilities, clean, preset.features, {"temperature": 1.0})
+    mixtures = WindowSet.concat(mixture_parts)
+    evaluation["mixtures"] = evaluate_windows(
+        np.concatenate(mixture_probabilities), mixtures, preset.features, {"temperature": 1.0}
+    )["segments"]
     evaluation.update(folds=folds, seed=seed, temperatures=temperatures)
     return evaluation
 
@@ -89,6 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluation["preset"] = args.preset
     print(f"Preset {args.preset}: {args.folds}-fold cross-validation by source (seed {args.seed})")
     print(format_evaluation(evaluation))
+    print()
+    print(
+        format_table(
+            evaluation["mixtures"], f"Mixtures ({MIXTURES_PER_FOLD} per fold: held-out files end to end)"
+        )
+    )
     log(f"done in {time.monotonic() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(evaluation, indent=2) + "\n")

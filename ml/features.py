@@ -16,9 +16,11 @@ Feature kinds:
 ``log_mel_bands`` adds the log-mel spectrum (pooled from the 128 bands under the MFCCs, so it
 costs no second transform): its fine structure shows harmonics that 13 MFCCs smooth away.
 
-``per_recording_norm`` subtracts each recording's mean MFCC over time (cepstral mean
+``normalise`` subtracts a mean over time from the MFCCs and log-mel bands (cepstral mean
 normalisation), which removes the recording chain's colouring (microphone, codec, room) that a
-model would otherwise learn to recognise instead of the content.
+model would otherwise learn to recognise instead of the content: ``recording`` uses the whole
+file's mean, ``window`` each window's own mean. Only ``window`` means the same thing in a
+recording that changes class half-way as in the one-class files the model trains on.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 from ml.audio import SAMPLE_RATE
 
 FEATURE_KINDS = ("seed", "stats", "frames")
+NORMALISATIONS = ("none", "recording", "window")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class FeatureSettings:
     hop_length: int = 512
     window_s: float = 3.0
     window_hop_s: float = 1.5
-    per_recording_norm: bool = False
+    normalise: str = "none"
     # > 0 adds the log-mel spectrum, pooled to this many bands, to every frame.
     log_mel_bands: int = 0
     n_mels: int = 128  # librosa's default, under the MFCCs
@@ -50,6 +53,16 @@ class FeatureSettings:
     def __post_init__(self) -> None:
         if self.kind not in FEATURE_KINDS:
             raise ValueError(f"feature kind must be one of {FEATURE_KINDS}, not {self.kind!r}")
+        if self.normalise not in NORMALISATIONS:
+            raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {self.normalise!r}")
+
+    @property
+    def normalised_columns(self) -> np.ndarray:
+        """Which frame columns are levels (MFCC, log-mel) rather than deltas."""
+        columns = np.zeros(2 * self.n_mfcc + self.log_mel_bands, dtype=bool)
+        columns[: self.n_mfcc] = True
+        columns[2 * self.n_mfcc :] = True
+        return columns
 
     @property
     def frames_per_window(self) -> int:
@@ -92,7 +105,7 @@ def mfcc_frames(samples: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     if settings.log_mel_bands:
         pooled = log_mel.reshape(settings.log_mel_bands, -1, log_mel.shape[1]).mean(axis=1)
         extra.append(pooled)
-    if settings.per_recording_norm:
+    if settings.normalise == "recording":
         mfcc = mfcc - mfcc.mean(axis=1, keepdims=True)
         extra = [band - band.mean(axis=1, keepdims=True) for band in extra]
     width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
@@ -123,7 +136,12 @@ def frame_windows(frames: np.ndarray, settings: FeatureSettings) -> tuple[np.nda
         frames = np.resize(frames, (size, frames.shape[1]))
     starts = window_starts(len(frames), settings)
     view = np.lib.stride_tricks.sliding_window_view(frames, size, axis=0)  # (n, feat, size)
-    return view[starts].transpose(0, 2, 1), starts
+    windows = view[starts].transpose(0, 2, 1)
+    if settings.normalise == "window":
+        levels = settings.normalised_columns
+        windows = windows.copy()
+        windows[:, :, levels] -= windows[:, :, levels].mean(axis=1, keepdims=True)
+    return windows, starts
 
 
 def summarise(windows: np.ndarray, settings: FeatureSettings) -> np.ndarray:

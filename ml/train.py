@@ -48,7 +48,7 @@ PRESETS = {
     "mlp": Preset("seed", FeatureSettings(kind="stats"), epochs=60),
     "cnn": Preset(
         "cnn",
-        FeatureSettings(kind="frames", per_recording_norm=True, log_mel_bands=32),
+        FeatureSettings(kind="frames", normalise="window", log_mel_bands=32),
         augment_passes=2,
         synthetic_noise_s=1200,
     ),

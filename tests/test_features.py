@@ -28,21 +28,31 @@ def test_a_file_shorter_than_one_window_still_yields_one_finite_window():
 
 
 def test_features_are_deterministic():
-    settings = FeatureSettings(kind="frames", per_recording_norm=True)
+    settings = FeatureSettings(kind="frames", normalise="recording")
     first = extract(white_noise(5.0), settings).features
     second = extract(white_noise(5.0), settings).features
     np.testing.assert_array_equal(first, second)
 
 
-def test_per_recording_normalisation_removes_a_constant_gain():
-    settings = FeatureSettings(kind="frames", per_recording_norm=True)
+@pytest.mark.parametrize("normalise", ["recording", "window"])
+def test_normalisation_removes_a_constant_gain(normalise):
+    settings = FeatureSettings(kind="frames", normalise=normalise, log_mel_bands=32)
     quiet = extract(chord(5.0) * 0.1, settings).features
     loud = extract(chord(5.0), settings).features
     np.testing.assert_allclose(quiet, loud, atol=1e-2)
 
 
+def test_window_normalisation_does_not_depend_on_the_rest_of_the_file():
+    settings = FeatureSettings(kind="frames", normalise="window", log_mel_bands=32)
+    alone = extract(chord(6.0), settings).features[0]
+    followed = extract(np.concatenate([chord(6.0), white_noise(6.0)]), settings).features[0]
+    np.testing.assert_allclose(alone, followed, atol=1e-3)
+
+
 def test_settings_round_trip_through_metadata():
-    settings = FeatureSettings(kind="frames", per_recording_norm=True)
+    settings = FeatureSettings(kind="frames", normalise="window")
     assert FeatureSettings.from_dict(settings.to_dict()) == settings
     with pytest.raises(ValueError):
         FeatureSettings(kind="spectrogram")
+    with pytest.raises(ValueError):
+        FeatureSettings(normalise="sometimes")
