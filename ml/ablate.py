@@ -3,7 +3,8 @@
     python -m ml.ablate --corpus ../shared/corpus [--preset cnn] [--folds 4] [--json OUT]
 
 Prints one row per variant (all, without X for each augmentation, without synthetic noise, no
-augmentation at all): segment and file macro-F1 and noise recall, from the same folds and seed.
+augmentation at all): segment, file and mixture macro-F1 and noise recall, from the same folds
+and seed.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from ml.augment import AUGMENTATIONS
-from ml.crossval import crossvalidate
+from ml.crossval import add_arguments, crossvalidate
 from ml.train import PRESETS, log
 
 
@@ -32,12 +32,8 @@ def variants(preset_name: str) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", required=True, type=Path)
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="cnn")
-    parser.add_argument("--folds", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
+    add_arguments(parser)
     parser.add_argument("--only", nargs="*", help="run only these variants (names as printed)")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     rows = {}
     for name, preset in variants(args.preset).items():
@@ -50,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "file_macro_f1": round(evaluation["files"]["macro_f1"], 3),
             "segment_noise_recall": round(evaluation["segments"]["table"]["noise"]["recall"], 3),
             "file_noise_recall": round(evaluation["files"]["table"]["noise"]["recall"], 3),
+            "mixture_macro_f1": round(evaluation["mixtures"]["macro_f1"], 3),
         }
         print(f"{name:>26}: " + ", ".join(f"{k} {v:.3f}" for k, v in rows[name].items()), flush=True)
     if args.json:

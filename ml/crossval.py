@@ -89,13 +89,18 @@ def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: 
     return evaluation
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every cross-validating command shares."""
     parser.add_argument("--corpus", required=True, type=Path)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cnn")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
     args = parser.parse_args(argv)
     started = time.monotonic()
     evaluation = crossvalidate(args.corpus, PRESETS[args.preset], args.folds, args.seed)
