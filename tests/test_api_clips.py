@@ -170,3 +170,19 @@ def test_schema_and_docs_are_served(client):
     assert schema.status_code == 200 and b"/api/clips/" in schema.content
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_uploads_are_throttled_per_user(alice_api, bob_api, music_wav, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"uploads": "2/minute"})
+    statuses = [
+        alice_api.post("/api/clips/", {"file": as_upload(music_wav)}, format="multipart").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+    assert alice_api.get("/api/clips/").status_code == 200  # reading is not throttled
+    assert bob_api.post("/api/clips/", {"file": as_upload(music_wav)}, format="multipart").status_code == 201
+    cache.clear()
