@@ -27,6 +27,9 @@ SILENCE_PEAK = 1e-4
 # A decoded length this far below what the header promised means the file was cut short.
 TRUNCATION_TOLERANCE = 0.9
 FFMPEG_TIMEOUT_S = 120
+# Beyond these a header is hostile or broken: decoding it could need gigabytes.
+MAX_CHANNELS = 32
+MAX_SAMPLE_RATE = 384_000
 _CUT_CHUNK = re.compile(r"^data\s*:\s*(?P<claimed>\d+)\s*\(should be (?P<actual>\d+)\)", re.MULTILINE)
 
 
@@ -123,6 +126,15 @@ class _NotForSoundfile(Exception):
     """libsndfile cannot read this container; ffmpeg may."""
 
 
+def _refuse_if_unusual(info: AudioInfo) -> AudioInfo:
+    if info.channels > MAX_CHANNELS or info.sample_rate > MAX_SAMPLE_RATE:
+        raise AudioDecodeError(
+            f"The file claims {info.channels} channels at {info.sample_rate} Hz, which is not a "
+            "recording we can process."
+        )
+    return info
+
+
 def _refuse_if_too_long(duration_s: float, limit_s: float) -> None:
     if duration_s > limit_s:
         raise AudioDecodeError(
@@ -144,13 +156,13 @@ def _soundfile_info(path: Path) -> AudioInfo:
         sf_info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         raise _NotForSoundfile from None
-    claimed_s = sf_info.frames / sf_info.samplerate if sf_info.frames > 0 else None
+    claimed_s = sf_info.frames / sf_info.samplerate if sf_info.frames > 0 and sf_info.samplerate > 0 else None
     # libsndfile quietly shortens a cut-off WAV to what is there, but says what the header
     # promised in its report ("data : 192000 (should be 63970)").
     cut = _CUT_CHUNK.search(sf_info.extra_info or "")
     if claimed_s and cut and int(cut["actual"]) > 0:
         claimed_s *= int(cut["claimed"]) / int(cut["actual"])
-    return AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels))
+    return _refuse_if_unusual(AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels)))
 
 
 def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
@@ -199,10 +211,12 @@ def probe_with_ffprobe(path: Path) -> AudioInfo:
     duration = _positive_float(stream.get("duration")) or _positive_float(
         (report.get("format") or {}).get("duration")
     )
-    return AudioInfo(
-        duration_s=duration,
-        sample_rate=int(_positive_float(stream.get("sample_rate")) or 0),
-        channels=int(stream.get("channels") or 0),
+    return _refuse_if_unusual(
+        AudioInfo(
+            duration_s=duration,
+            sample_rate=int(_positive_float(stream.get("sample_rate")) or 0),
+            channels=int(stream.get("channels") or 0),
+        )
     )
 
 

@@ -84,3 +84,10 @@ def test_it_refuses_a_recording_too_short_to_classify(tmp_path):
     path = write(tmp_path / "blip.wav", chord(0.1))
     with pytest.raises(AudioDecodeError, match="too short"):
         decode(path)
+
+
+def test_it_refuses_a_header_with_absurd_channel_counts(tmp_path):
+    path = tmp_path / "wide.wav"
+    soundfile.write(path, np.zeros((1600, 40), dtype=np.float32) + 0.1, 16_000)
+    with pytest.raises(AudioDecodeError, match="channels"):
+        decode(path)

@@ -57,7 +57,10 @@ def browser_factory():
 def real_mix(path: Path) -> bytes:
     """Music, then speech, then noise: the committed real fixtures back to back."""
     fixtures = Path(__file__).parent / "fixtures"
-    parts = [soundfile.read(fixtures / name, dtype="float32")[0] for name in ("music.flac", "speech.flac", "noise-rain.flac")]
+    parts = [
+        soundfile.read(fixtures / name, dtype="float32")[0]
+        for name in ("music.flac", "speech.flac", "noise-rain.flac")
+    ]
     soundfile.write(path, np.concatenate(parts), 16_000)
     return path.read_bytes()
 

@@ -25,7 +25,9 @@ def classifier() -> Classifier:
         ("noise-rain.flac", "noise"),
         # A known weakness, kept visible: a steady water loop sounds like ambient music to the
         # model (see ml/MODEL_CARD.md). Strict, so a model that fixes it makes this test say so.
-        pytest.param("noise.flac", "noise", marks=pytest.mark.xfail(strict=True, reason="river loop heard as music")),
+        pytest.param(
+            "noise.flac", "noise", marks=pytest.mark.xfail(strict=True, reason="river loop heard as music")
+        ),
     ],
 )
 def test_the_shipped_model_labels_real_fixtures(classifier, name, label):
