@@ -7,6 +7,7 @@ can forget to standardise (the seed's web app did). Class order is fixed: music,
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -78,8 +79,20 @@ def build(arch: str, training_features: np.ndarray) -> keras.Model:
     return model
 
 
+def average(members: list[keras.Model]) -> keras.Model:
+    """One model whose output is the mean of `members`' probabilities (an ensemble in one file)."""
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="features")
+    for i, member in enumerate(members):
+        member.name = f"member_{i}"
+    outputs = keras.layers.Average(name="classes")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name=f"ensemble_of_{len(members)}")
+
+
 def load(path: str | os.PathLike) -> keras.Model:
-    return keras.models.load_model(path, compile=False)
+    with warnings.catch_warnings():
+        # An ensemble's members were saved with their optimizers, which inference never needs.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        return keras.models.load_model(path, compile=False)
 
 
 def predict(model: keras.Model, features: np.ndarray, batch_size: int = 512) -> np.ndarray:

@@ -39,6 +39,8 @@ class Preset:
     synthetic_noise_s: float = 0.0
     # Augmentations to leave out (names in ml.augment.AUGMENTATIONS), for ablations.
     augment_skip: tuple[str, ...] = ()
+    # Networks averaged into the shipped model (each trained from its own seed).
+    ensemble: int = 1
     epochs: int = 40
     batch_size: int = 64
 
@@ -105,13 +107,11 @@ def training_windows(files, preset: Preset, noise_files, seed: int) -> WindowSet
     return WindowSet.concat(parts)
 
 
-def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
-    """Train with balanced weights and early stopping on validation loss; returns the model and
-    the temperature that calibrates it on the validation windows."""
+def fit_one(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
+    """One network, trained with balanced weights and early stopping on validation loss."""
     import keras
 
     from ml import model as keras_models
-    from ml.decision import fit_temperature
 
     seed_everything(seed)
     model = keras_models.build(preset.arch, train.features)
@@ -126,6 +126,17 @@ def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verb
         callbacks=[stop],
         verbose=verbose,
     )
+    return model
+
+
+def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
+    """The preset's model (an average of `ensemble` networks trained from different seeds, saved
+    as one Keras model) and the temperature that calibrates it on the validation windows."""
+    from ml import model as keras_models
+    from ml.decision import fit_temperature
+
+    members = [fit_one(preset, train, validation, seed + 1000 * i, verbose) for i in range(preset.ensemble)]
+    model = members[0] if len(members) == 1 else keras_models.average(members)
     temperature = fit_temperature(keras_models.predict(model, validation.features), validation.labels)
     return model, temperature
 

@@ -32,3 +32,17 @@ def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus,
         == 0
     )
     assert "macro avg" in capsys.readouterr().out
+
+
+def test_an_ensemble_saves_as_one_model_that_averages_its_members(tmp_path):
+    import numpy as np
+
+    from ml import model as keras_models
+
+    features = np.random.default_rng(0).random((16, 94, 58)).astype("float32")
+    members = [keras_models.build("cnn", features) for _ in range(2)]
+    ensemble = keras_models.average(members)
+    expected = np.mean([np.asarray(m(features[:4], training=False)) for m in members], axis=0)
+    ensemble.save(tmp_path / "model.keras")
+    loaded = keras_models.load(tmp_path / "model.keras")
+    np.testing.assert_allclose(keras_models.predict(loaded, features[:4]), expected, atol=1e-5)
