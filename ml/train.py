@@ -5,8 +5,8 @@
 Presets (one name = features + architecture + augmentation, so comparisons can always be re-run):
 - ``seed``: the published method, MFCC means into the seed MLP (with standardisation fixed).
 - ``mlp``: the seed MLP on richer statistics (means and deviations of MFCCs and deltas).
-- ``cnn`` (the default): a 1-D CNN over MFCC + delta + 32-band log-mel frames, per-recording
-  normalised, trained with two augmented passes and 20 minutes of synthetic noise.
+- ``cnn`` (the default): three 1-D CNNs over MFCC + delta + 32-band log-mel frames, normalised
+  per window, trained with two augmented passes and 20 minutes of synthetic noise, averaged.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ PRESETS = {
         FeatureSettings(kind="frames", normalise="window", log_mel_bands=32),
         augment_passes=2,
         synthetic_noise_s=1200,
+        ensemble=3,
     ),
 }
 DEFAULT_PRESET = "cnn"
