@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import platform
 import random
@@ -192,13 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     corpus_fingerprint = fingerprint(files)
+    recipe = dataclasses.asdict(preset)
+    recipe_hash = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:4]
     metadata = {
-        "model_version": f"{args.preset}-{datetime.now(UTC):%Y%m%d}-{corpus_fingerprint[:6]}-s{args.seed}",
+        # preset, day, corpus and recipe: two models with one version were trained alike.
+        "model_version": f"{args.preset}-{datetime.now(UTC):%Y%m%d}-{corpus_fingerprint[:6]}-{recipe_hash}-s{args.seed}",
         "preset": args.preset,
         "arch": preset.arch,
         "class_names": list(CLASS_NAMES),
         "features": preset.features.to_dict(),
-        "augment_passes": preset.augment_passes,
+        "recipe": recipe,
         "temperature": temperature,
         "smoothing_windows": 3,
         "corpus_fingerprint": corpus_fingerprint,
