@@ -4,7 +4,8 @@
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL (classifier_site/embedded_db.py).
 Makes a SECRET_KEY in var/secret_key on first run unless one is set. Serves on BIND
-(127.0.0.1:8000) with gunicorn and starts a django-q2 cluster of Q_WORKERS workers (1).
+(127.0.0.1:8000) with gunicorn and starts a django-q2 cluster of Q_WORKERS workers (1), each of
+which loads the model as it starts (classify/apps.py).
 Ctrl-C stops everything.
 """
 
@@ -68,7 +69,6 @@ def main() -> int:
         ),
         subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT),
     ]
-    manage("shell", "-c", "from django_q.tasks import async_task; async_task('classify.tasks.warm_up')")
     print(f"\n  Audio classifier: http://{bind}/  (Ctrl-C to stop)\n", flush=True)
 
     stopping = False

@@ -13,12 +13,3 @@ def classify_clip(clip_id: int) -> str:
 def sweep_stale_clips() -> str:
     outcome = services.sweep_stale()
     return f"requeued {outcome['requeued']}, failed {outcome['failed']}"
-
-
-def warm_up() -> str:
-    """Load the model (and compile librosa's kernels) in this worker before the first clip."""
-    from classify.runtime import get_classifier
-
-    classifier = get_classifier()
-    classifier.warm_up()
-    return f"loaded {classifier.version}"

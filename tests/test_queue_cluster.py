@@ -23,3 +23,5 @@ def test_a_real_worker_classifies_an_uploaded_clip(qcluster, alice_api, music_wa
     body = alice_api.get(f"/api/clips/{clip_id}/").json()
     assert body["status"] == "done", body["error"]
     assert body["label"] in ("music", "speech", "noise") and body["segments"]
+    # The worker loaded the model as it started, before the clip arrived.
+    assert "loaded model" in qcluster.log_path.read_text()
