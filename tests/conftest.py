@@ -135,3 +135,15 @@ def stop_process_group(process: subprocess.Popen, grace_s: float = 15) -> None:
     if alive():
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_database_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions a live server's threads or a
+    stopped worker left behind, so the drop does not fail."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
