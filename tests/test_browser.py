@@ -153,3 +153,25 @@ def test_the_record_button_uploads_a_recording_that_gets_classified(browser_fact
     assert clip.original_filename.startswith("recording-") and clip.original_filename.endswith(".webm")
     assert clip.status == "done" and clip.duration_s >= 1.5
     page.screenshot(path=str(ARTIFACTS / "record.png"), full_page=True)
+
+
+def test_the_clip_page_updates_itself_when_the_worker_finishes(
+    browser_factory, live_server, qcluster, tmp_path
+):
+    from django.contrib.auth.models import User
+    from django.core.files.base import ContentFile
+
+    from classify import services
+
+    page = browser_factory().new_page()
+    sign_up(page, live_server.url, "grace")
+    # A clip stored but not yet queued, so the page is certainly open before the worker runs.
+    clip = Clip(
+        owner=User.objects.get(username="grace"), original_filename="later.flac", size_bytes=1, sha256="0"
+    )
+    clip.file.save("later.flac", ContentFile(real_mix(tmp_path / "later.flac")))
+    page.goto(f"{live_server.url}/clips/{clip.pk}/")
+    page.wait_for_selector("[data-waiting]")
+    services.requeue(clip)
+    page.wait_for_selector("[data-label]", timeout=60_000)  # we never reloaded: the page did
+    assert page.locator("[data-timeline] .seg").count() >= 2
