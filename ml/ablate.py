@@ -23,7 +23,7 @@ from ml.train import PRESETS, log
 def variants(preset_name: str) -> dict:
     # One network per variant (not the shipped ensemble), so the whole table runs in about an hour.
     base = dataclasses.replace(PRESETS[preset_name], ensemble=1)
-    table = {"all": base}
+    table = {"all": dataclasses.replace(base, augment_skip=())}
     for name in AUGMENTATIONS:
         table[f"without {name}"] = dataclasses.replace(base, augment_skip=(name,))
     table["without synthetic noise"] = dataclasses.replace(base, synthetic_noise_s=0.0)
