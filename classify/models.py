@@ -84,17 +84,8 @@ class Clip(models.Model):
         return reverse("clip-detail", args=[self.pk])
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
-
-    @property
     def label(self) -> str | None:
         return self.result.label if self.result_id else None
-
-    @property
-    def corrected_label(self) -> str:
-        """What the owner says the whole clip is, if they corrected the model."""
-        return self.result.corrected_label if self.result_id else ""
 
 
 class Classification(models.Model):
