@@ -123,25 +123,105 @@ class Augmenter:
         return samples if "gain" in self.skip else gain(samples, rng)
 
 
-def synthetic_noise(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Procedural noise of the kinds users record and the corpus lacks: coloured noise (white to
-    brown), shaped by a random band-pass, slowly swelling like wind or traffic, sometimes with
-    impulsive clicks or knocks."""
-    n = int(seconds * SAMPLE_RATE)
+def coloured_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """White to brown noise under a random band-pass: wind, rain, traffic, fans, hiss."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
     spectrum *= 1 / np.maximum(freqs, 20) ** (rng.uniform(0, 2) / 2)  # white (0) .. brown (2)
     low, high = sorted(rng.uniform([20, 800], [600, 8000]))
     spectrum[(freqs < low) | (freqs > high)] *= 0.05
     noise = np.fft.irfft(spectrum, n)
-    t = np.arange(n) / SAMPLE_RATE
-    swell = 1 + rng.uniform(0, 0.8) * np.sin(2 * np.pi * rng.uniform(0.05, 1.5) * t + rng.uniform(0, 6))
-    noise *= swell
+    return noise / (np.std(noise) + 1e-9)
+
+
+def swelling(noise: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Slow loudness swells, like gusts of wind or passing traffic."""
+    t = np.arange(len(noise)) / SAMPLE_RATE
+    return noise * (1 + rng.uniform(0, 0.8) * np.sin(2 * np.pi * rng.uniform(0.05, 1.5) * t + rng.uniform(0, 6)))
+
+
+def clicks(n: int, rng: np.random.Generator, per_second: float) -> np.ndarray:
+    """Impulsive clicks or knocks at random times."""
+    impulses = np.zeros(n)
+    at = rng.integers(0, n, size=max(1, int(n / SAMPLE_RATE * per_second)))
+    impulses[at] = rng.uniform(-1, 1, size=len(at)) * 20
+    decay = np.exp(-np.arange(int(0.03 * SAMPLE_RATE)) / (0.004 * SAMPLE_RATE))
+    return np.convolve(impulses, decay)[:n]
+
+
+def ambience(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Steady coloured noise that swells, sometimes with clicks: the original synthetic noise."""
+    noise = swelling(coloured_noise(n, rng), rng)
     if rng.random() < 0.4:
-        clicks = np.zeros(n)
-        at = rng.integers(0, n, size=int(seconds * rng.uniform(0.5, 8)))
-        clicks[at] = rng.uniform(-1, 1, size=len(at)) * 20
-        decay = np.exp(-np.arange(int(0.03 * SAMPLE_RATE)) / (0.004 * SAMPLE_RATE))
-        noise += np.convolve(clicks, decay)[:n] * np.std(noise)
+        noise = noise + clicks(n, rng, rng.uniform(0.5, 8)) * np.std(noise)
+    return noise
+
+
+def machinery(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Work done in a rhythm (sawing, hammering, an engine's strokes): bursts of filtered noise,
+    some with a damped metallic ring, repeating at a near-steady period. A rhythm alone must
+    not make a recording music."""
+    period = rng.uniform(0.15, 1.2)
+    burst_s = rng.uniform(0.01, min(0.5, period * 0.8))
+    burst_n = int(burst_s * SAMPLE_RATE)
+    sos = butter(2, sorted(rng.uniform([100, 1500], [1200, 7000])), btype="bandpass", fs=SAMPLE_RATE, output="sos")
+    t = np.arange(burst_n) / SAMPLE_RATE
+    ring_hz = rng.uniform(400, 5000) if rng.random() < 0.5 else 0.0
+    signal = np.zeros(n + burst_n)
+    at = 0.0
+    while at * SAMPLE_RATE < n:
+        start = int(at * SAMPLE_RATE)
+        burst = sosfilt(sos, rng.standard_normal(burst_n)) * np.exp(-t / (burst_s * rng.uniform(0.2, 0.6)))
+        if ring_hz:
+            burst += 0.5 * np.sin(2 * np.pi * ring_hz * t) * np.exp(-t / rng.uniform(0.01, 0.1))
+        signal[start : start + burst_n] += burst * rng.uniform(0.6, 1.0)
+        at += period * rng.uniform(0.9, 1.1)
+    signal = signal[:n] / (np.std(signal[:n]) + 1e-9)
+    return signal + rng.uniform(0.05, 0.5) * coloured_noise(n, rng)
+
+
+def chirps(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Bird-like calls: short high frequency sweeps, alone or in trills, over a bed of wind."""
+    signal = np.zeros(n)
+    at = rng.uniform(0, 0.5)
+    while at * SAMPLE_RATE < n:
+        length = int(rng.uniform(0.03, 0.25) * SAMPLE_RATE)
+        start = int(at * SAMPLE_RATE)
+        f_start, f_end = rng.uniform(1500, 7000, size=2)
+        sweep = np.linspace(f_start, f_end, length)
+        phase = 2 * np.pi * np.cumsum(sweep) / SAMPLE_RATE
+        call = (np.sin(phase) + rng.uniform(0, 0.4) * np.sin(2 * phase)) * np.hanning(length)
+        end = min(n, start + length)
+        signal[start:end] += call[: end - start] * rng.uniform(0.3, 1.0)
+        trill = rng.random() < 0.6
+        at += rng.uniform(0.04, 0.15) if trill else rng.uniform(0.2, 1.5)
+    signal /= np.std(signal) + 1e-9
+    return signal + rng.uniform(0.05, 0.6) * swelling(coloured_noise(n, rng), rng)
+
+
+def hum(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Engines, fans and mains hum: a low harmonic series whose pitch wanders, under broadband noise."""
+    t = np.arange(n) / SAMPLE_RATE
+    base = rng.uniform(30, 160)
+    wander = base * (1 + rng.uniform(0, 0.08) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t + rng.uniform(0, 6)))
+    phase = 2 * np.pi * np.cumsum(wander) / SAMPLE_RATE
+    harmonics = sum(rng.uniform(0, 1) / k * np.sin(k * phase + rng.uniform(0, 6)) for k in range(1, 12))
+    harmonics /= np.std(harmonics) + 1e-9
+    return harmonics + rng.uniform(0.3, 1.5) * coloured_noise(n, rng)
+
+
+# The kinds of synthetic noise and how often each is drawn.
+SYNTHETIC_NOISES = {"ambience": 0.4, "machinery": 0.25, "chirps": 0.2, "hum": 0.15}
+_GENERATORS = {"ambience": ambience, "machinery": machinery, "chirps": chirps, "hum": hum}
+
+
+def synthetic_noise(seconds: float, rng: np.random.Generator, kinds: dict[str, float] | None = None) -> np.ndarray:
+    """Procedural noise of the kinds users record and the corpus lacks: steady ambience (wind,
+    rain, traffic, with clicks or knocks), rhythmic machinery, bird-like chirps, engine hum."""
+    kinds = kinds or SYNTHETIC_NOISES
+    names = list(kinds)
+    weights = np.array([kinds[name] for name in names], dtype=float)
+    kind = names[rng.choice(len(names), p=weights / weights.sum())]
+    noise = _GENERATORS[kind](int(seconds * SAMPLE_RATE), rng)
     noise /= np.max(np.abs(noise)) + 1e-9
     return (noise * rng.uniform(0.05, 0.7)).astype(np.float32)

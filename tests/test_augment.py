@@ -38,6 +38,27 @@ def test_the_augmenter_is_deterministic_per_file(tmp_path):
     np.testing.assert_array_equal(first, second)
 
 
-def test_synthetic_noise_is_noise_shaped_audio():
-    samples = augment.synthetic_noise(5.0, np.random.default_rng(0))
-    assert len(samples) == 5 * 16_000 and np.abs(samples).max() <= 1.0 and samples.std() > 0.005
+@pytest.mark.parametrize("kind", sorted(augment.SYNTHETIC_NOISES))
+def test_every_kind_of_synthetic_noise_is_bounded_audio_of_the_asked_length(kind):
+    samples = augment.synthetic_noise(5.0, np.random.default_rng(0), {kind: 1.0})
+    assert samples.dtype == np.float32 and len(samples) == 5 * 16_000
+    assert np.isfinite(samples).all() and np.abs(samples).max() <= 1.0 and samples.std() > 0.005
+
+
+def test_chirps_sit_above_the_speech_band_and_hum_below_it():
+    def centroid(samples):
+        power = np.abs(np.fft.rfft(samples)) ** 2
+        return float((np.fft.rfftfreq(len(samples), 1 / 16_000) * power).sum() / power.sum())
+
+    rng = np.random.default_rng(3)
+    assert centroid(augment.chirps(16_000 * 4, rng)) > 1500
+    assert centroid(augment.hum(16_000 * 4, rng)) < centroid(augment.chirps(16_000 * 4, rng))
+
+
+def test_machinery_repeats_at_a_steady_period():
+    rng = np.random.default_rng(5)
+    envelope = np.abs(augment.machinery(16_000 * 6, rng)).reshape(-1, 160).mean(axis=1)  # 10 ms frames
+    envelope -= envelope.mean()
+    autocorrelation = np.correlate(envelope, envelope, "full")[len(envelope) - 1 :]
+    lag = np.argmax(autocorrelation[15:]) + 15  # the strongest repeat beyond 150 ms
+    assert autocorrelation[lag] > 0.3 * autocorrelation[0]
