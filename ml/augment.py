@@ -137,7 +137,9 @@ def coloured_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 def swelling(noise: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Slow loudness swells, like gusts of wind or passing traffic."""
     t = np.arange(len(noise)) / SAMPLE_RATE
-    return noise * (1 + rng.uniform(0, 0.8) * np.sin(2 * np.pi * rng.uniform(0.05, 1.5) * t + rng.uniform(0, 6)))
+    return noise * (
+        1 + rng.uniform(0, 0.8) * np.sin(2 * np.pi * rng.uniform(0.05, 1.5) * t + rng.uniform(0, 6))
+    )
 
 
 def clicks(n: int, rng: np.random.Generator, per_second: float) -> np.ndarray:
@@ -164,7 +166,9 @@ def machinery(n: int, rng: np.random.Generator) -> np.ndarray:
     period = rng.uniform(0.15, 1.2)
     burst_s = rng.uniform(0.01, min(0.5, period * 0.8))
     burst_n = int(burst_s * SAMPLE_RATE)
-    sos = butter(2, sorted(rng.uniform([100, 1500], [1200, 7000])), btype="bandpass", fs=SAMPLE_RATE, output="sos")
+    sos = butter(
+        2, sorted(rng.uniform([100, 1500], [1200, 7000])), btype="bandpass", fs=SAMPLE_RATE, output="sos"
+    )
     t = np.arange(burst_n) / SAMPLE_RATE
     ring_hz = rng.uniform(400, 5000) if rng.random() < 0.5 else 0.0
     signal = np.zeros(n + burst_n)
@@ -203,7 +207,9 @@ def hum(n: int, rng: np.random.Generator) -> np.ndarray:
     """Engines, fans and mains hum: a low harmonic series whose pitch wanders, under broadband noise."""
     t = np.arange(n) / SAMPLE_RATE
     base = rng.uniform(30, 160)
-    wander = base * (1 + rng.uniform(0, 0.08) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t + rng.uniform(0, 6)))
+    wander = base * (
+        1 + rng.uniform(0, 0.08) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t + rng.uniform(0, 6))
+    )
     phase = 2 * np.pi * np.cumsum(wander) / SAMPLE_RATE
     harmonics = sum(rng.uniform(0, 1) / k * np.sin(k * phase + rng.uniform(0, 6)) for k in range(1, 12))
     harmonics /= np.std(harmonics) + 1e-9
@@ -215,7 +221,9 @@ SYNTHETIC_NOISES = {"ambience": 0.4, "machinery": 0.25, "chirps": 0.2, "hum": 0.
 _GENERATORS = {"ambience": ambience, "machinery": machinery, "chirps": chirps, "hum": hum}
 
 
-def synthetic_noise(seconds: float, rng: np.random.Generator, kinds: dict[str, float] | None = None) -> np.ndarray:
+def synthetic_noise(
+    seconds: float, rng: np.random.Generator, kinds: dict[str, float] | None = None
+) -> np.ndarray:
     """Procedural noise of the kinds users record and the corpus lacks: steady ambience (wind,
     rain, traffic, with clicks or knocks), rhythmic machinery, bird-like chirps, engine hum."""
     kinds = kinds or SYNTHETIC_NOISES

@@ -53,7 +53,7 @@ def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: 
     files = scan_corpus(corpus)
     clean = load_windows(files, preset.features)
     pooled_probabilities = np.zeros((len(clean), 3), dtype=np.float32)
-    temperatures = []
+    calibrations = []
     mixture_parts, mixture_probabilities = [], []
     for k, held_out_list in enumerate(source_folds(files, folds, seed)):
         held_out = set(held_out_list)
@@ -68,24 +68,26 @@ def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: 
         else:
             train = subset(clean, {f.source for f in train_files})
         validation = subset(clean, {f.source for f in inner.validation})
-        model, temperature = fit(preset, train, validation, seed + k, verbose=verbose)
-        temperatures.append(temperature)
+        model, calibration = fit(preset, train, validation, seed + k, verbose=verbose)
+        calibrations.append(calibration)
         rows = np.isin(clean.sources, list(held_out))
-        raw = keras_models.predict(model, clean.features[rows])
-        # Calibrate with this fold's own temperature before pooling.
-        from ml.decision import calibrate
-
-        pooled_probabilities[rows] = calibrate(raw, temperature)
+        # Calibrate with this fold's own calibration before pooling.
+        pooled_probabilities[rows] = calibration.apply(keras_models.predict(model, clean.features[rows]))
         held_out_files = [f for f in files if f.source in held_out]
         mixtures = mixture_windows(held_out_files, preset.features, MIXTURES_PER_FOLD, seed + k)
         mixture_parts.append(mixtures)
-        mixture_probabilities.append(calibrate(keras_models.predict(model, mixtures.features), temperature))
-    evaluation = evaluate_windows(pooled_probabilities, clean, preset.features, {"temperature": 1.0})
+        mixture_probabilities.append(calibration.apply(keras_models.predict(model, mixtures.features)))
+    evaluation = evaluate_windows(pooled_probabilities, clean, preset.features, {})
     mixtures = WindowSet.concat(mixture_parts)
     evaluation["mixtures"] = evaluate_windows(
-        np.concatenate(mixture_probabilities), mixtures, preset.features, {"temperature": 1.0}
+        np.concatenate(mixture_probabilities), mixtures, preset.features, {}
     )["segments"]
-    evaluation.update(folds=folds, seed=seed, temperatures=temperatures)
+    evaluation.update(
+        folds=folds,
+        seed=seed,
+        temperatures=[c.temperature for c in calibrations],
+        class_biases=[list(c.class_bias) for c in calibrations],
+    )
     return evaluation
 
 

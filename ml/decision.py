@@ -1,7 +1,9 @@
 """From per-window probabilities to a timeline and a clip label: shared by inference and evaluation.
 
 1. Calibrate: temperature scaling (fitted on the validation split at training) so a 0.9 means
-   right about nine times in ten.
+   right about nine times in ten; then, where the model's recipe asks, a log-prior offset per
+   class (fitted on the same split with every class weighing the same), which moves the
+   boundaries back where sources the network never trained on put them.
 2. Smooth: a centred moving median over neighbouring windows (each window overlaps its
    neighbours by half), so a single odd window cannot flicker the timeline, while a change of
    class that lasts two windows or more survives.
@@ -11,9 +13,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 
 DEFAULT_SMOOTHING_WINDOWS = 3
 
@@ -32,10 +36,67 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The temperature that minimises negative log-likelihood on held-out windows."""
 
     def nll(temperature: float) -> float:
-        scaled = calibrate(probabilities, temperature)
-        return float(-np.mean(np.log(np.clip(scaled[np.arange(len(labels)), labels], 1e-7, 1))))
+        return -log_likelihood(calibrate(probabilities, temperature), labels)
 
     return float(minimize_scalar(nll, bounds=(0.25, 10.0), method="bounded").x)
+
+
+def log_likelihood(probabilities: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
+    picked = np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1))
+    return float(np.average(picked, weights=weights))
+
+
+def fit_class_bias(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Log-prior offsets (the first class's fixed at 0) that maximise the class-balanced
+    likelihood of held-out windows: vector scaling without the scale (Guo et al., 2017,
+    arXiv:1706.04599). Bounded to +-3 so that one odd validation source cannot push a class
+    out of reach."""
+    counts = np.bincount(labels, minlength=probabilities.shape[1]).astype(float)
+    weights = (1 / np.maximum(counts, 1))[labels]
+
+    def loss(offsets: np.ndarray) -> float:
+        return -log_likelihood(with_bias(probabilities, np.r_[0.0, offsets]), labels, weights)
+
+    fitted = minimize(loss, np.zeros(probabilities.shape[1] - 1), method="L-BFGS-B", bounds=[(-3, 3)] * 2)
+    return np.r_[0.0, fitted.x]
+
+
+def with_bias(probabilities: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Probabilities times exp(bias) per class, renormalised (in float64: the fit's numerical
+    gradient needs the precision)."""
+    logits = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1.0)) + np.asarray(bias)
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What turns a network's raw probabilities into calibrated ones; stored in model metadata."""
+
+    temperature: float = 1.0
+    class_bias: tuple[float, ...] = field(default=(0.0, 0.0, 0.0))
+
+    def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        calibrated = calibrate(probabilities, self.temperature)
+        if not any(self.class_bias) or len(calibrated) == 0:
+            return calibrated
+        return with_bias(calibrated, np.array(self.class_bias)).astype(np.float32)
+
+    @classmethod
+    def fit(cls, probabilities: np.ndarray, labels: np.ndarray, class_bias: bool = False) -> Calibration:
+        temperature = fit_temperature(probabilities, labels)
+        if not class_bias:
+            return cls(temperature)
+        bias = fit_class_bias(calibrate(probabilities, temperature), labels)
+        return cls(temperature, tuple(round(float(b), 4) for b in bias))
+
+    @classmethod
+    def from_metadata(cls, metadata: dict) -> Calibration:
+        return cls(
+            float(metadata.get("temperature", 1.0)),
+            tuple(float(b) for b in metadata.get("class_bias", (0.0, 0.0, 0.0))),
+        )
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
@@ -69,9 +130,9 @@ def clip_probabilities(probabilities: np.ndarray, durations_s: np.ndarray) -> np
 def decide(
     raw_probabilities: np.ndarray,
     durations_s: np.ndarray,
-    temperature: float = 1.0,
+    calibration: Calibration = Calibration(),
     smoothing_windows: int = DEFAULT_SMOOTHING_WINDOWS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated, smoothed window probabilities and the clip's probabilities."""
-    windows = smooth(calibrate(raw_probabilities, temperature), smoothing_windows)
+    windows = smooth(calibration.apply(raw_probabilities), smoothing_windows)
     return windows, clip_probabilities(windows, durations_s)

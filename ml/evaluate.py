@@ -20,7 +20,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from ml import CLASS_NAMES
 from ml.data import CorpusFile, WindowSet, load_windows, scan_corpus
-from ml.decision import decide, expected_calibration_error
+from ml.decision import Calibration, decide, expected_calibration_error
 from ml.features import FeatureSettings
 
 LABELS = list(range(len(CLASS_NAMES)))
@@ -51,7 +51,7 @@ def decide_windows(
         smoothed[rows], file_probabilities[file_id] = decide(
             raw_probabilities[rows],
             durations,
-            float(metadata.get("temperature", 1.0)),
+            Calibration.from_metadata(metadata),
             int(metadata.get("smoothing_windows", 3)),
         )
     file_labels = np.array([f.label_index for f in windows.files])

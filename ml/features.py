@@ -32,6 +32,7 @@ import numpy as np
 
 from ml.audio import SAMPLE_RATE
 
+N_MFCC = 13  # the seed's count
 FEATURE_KINDS = ("seed", "stats", "frames")
 NORMALISATIONS = ("none", "recording", "window")
 
@@ -39,7 +40,7 @@ NORMALISATIONS = ("none", "recording", "window")
 @dataclass(frozen=True)
 class FeatureSettings:
     kind: str = "stats"
-    n_mfcc: int = 13
+    n_mfcc: int = N_MFCC
     n_fft: int = 1024
     hop_length: int = 512
     window_s: float = 3.0

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml import CLASS_NAMES
 from ml.audio import decode
-from ml.decision import DEFAULT_SMOOTHING_WINDOWS, decide
+from ml.decision import DEFAULT_SMOOTHING_WINDOWS, Calibration, decide
 from ml.features import FeatureSettings, extract
 from ml.waveform import peaks
 
@@ -90,7 +90,7 @@ class Classifier:
         self.model = model
         self.metadata = metadata
         self.settings = FeatureSettings.from_dict(metadata["features"])
-        self.temperature = float(metadata.get("temperature", 1.0))
+        self.calibration = Calibration.from_metadata(metadata)
         self.smoothing_windows = int(metadata.get("smoothing_windows", DEFAULT_SMOOTHING_WINDOWS))
         self.version = str(metadata.get("model_version", "unknown"))
         self._lock = threading.Lock()
@@ -129,7 +129,7 @@ class Classifier:
         smoothed, overall = decide(
             self.window_probabilities(windows.features),
             windows.ends_s - windows.starts_s,
-            self.temperature,
+            self.calibration,
             self.smoothing_windows,
         )
         window_segments = [

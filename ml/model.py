@@ -17,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402  (after the log level, so TensorFlow starts quietly)
 
 from ml import CLASS_NAMES  # noqa: E402
+from ml.features import N_MFCC  # noqa: E402
 
 ARCHITECTURES: dict[str, Callable[[tuple[int, ...], keras.layers.Normalization], keras.Model]] = {}
 
@@ -42,26 +43,62 @@ def seed_mlp(input_shape: tuple[int, ...], normalise: keras.layers.Normalization
     return keras.Model(inputs, outputs, name="seed_mlp")
 
 
-@register("cnn")
-def frame_cnn(input_shape: tuple[int, ...], normalise: keras.layers.Normalization) -> keras.Model:
-    """A small 1-D CNN over the MFCC + delta frames of a window: it sees rhythm and syllables."""
-    inputs = keras.Input(shape=input_shape, name="frames")
-    x = normalise(inputs)
-    x = keras.layers.GaussianNoise(0.1)(x)
-    for filters in (48, 64):
-        x = keras.layers.Conv1D(filters, 5, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation("relu")(x)
-        x = keras.layers.MaxPooling1D(2)(x)
-    x = keras.layers.Conv1D(96, 3, padding="same", activation="relu")(x)
-    pooled = keras.layers.Concatenate()(
-        [keras.layers.GlobalAveragePooling1D()(x), keras.layers.GlobalMaxPooling1D()(x)]
-    )
+def conv1d_block(x, filters: int, width: int):
+    x = keras.layers.Conv1D(filters, width, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    return keras.layers.Activation("relu")(x)
+
+
+def classifier_head(pooled):
     x = keras.layers.Dropout(0.4)(pooled)
     x = keras.layers.Dense(64, activation="relu")(x)
     x = keras.layers.Dropout(0.3)(x)
-    outputs = keras.layers.Dense(len(CLASS_NAMES), activation="softmax", name="classes")(x)
+    return keras.layers.Dense(len(CLASS_NAMES), activation="softmax", name="classes")(x)
+
+
+def mfcc_branch(x):
+    """1-D convolutions over time across all MFCC (+ delta) columns: rhythm and syllables."""
+    for filters in (48, 64):
+        x = conv1d_block(x, filters, 5)
+        x = keras.layers.MaxPooling1D(2)(x)
+    x = keras.layers.Conv1D(96, 3, padding="same", activation="relu")(x)
+    return [keras.layers.GlobalAveragePooling1D()(x), keras.layers.GlobalMaxPooling1D()(x)]
+
+
+@register("cnn")
+def frame_cnn(input_shape: tuple[int, ...], normalise: keras.layers.Normalization) -> keras.Model:
+    """A small 1-D CNN over the MFCC + delta (+ log-mel) frames of a window."""
+    inputs = keras.Input(shape=input_shape, name="frames")
+    x = keras.layers.GaussianNoise(0.1)(normalise(inputs))
+    outputs = classifier_head(keras.layers.Concatenate()(mfcc_branch(x)))
     return keras.Model(inputs, outputs, name="frame_cnn")
+
+
+def columns(x, start: int, stop: int, total: int):
+    """Feature columns start:stop of (batch, frames, total), with standard (serialisable) layers."""
+    by_column = keras.layers.Permute((2, 1))(x)
+    kept = keras.layers.Cropping1D((start, total - stop))(by_column)
+    return keras.layers.Permute((2, 1))(kept)
+
+
+@register("cnn2d")
+def two_branch_cnn(input_shape: tuple[int, ...], normalise: keras.layers.Normalization) -> keras.Model:
+    """The 1-D CNN over MFCC + delta frames, beside a 2-D CNN over the log-mel bands (time x
+    frequency): the 2-D filters see a harmonic or a sweep wherever in pitch it lies, so they carry
+    over between sources better than filters tied to one band. Needs ``log_mel_bands`` > 0."""
+    frames, width = input_shape
+    inputs = keras.Input(shape=input_shape, name="frames")
+    x = keras.layers.GaussianNoise(0.1)(normalise(inputs))
+    mfcc_width = 2 * N_MFCC  # MFCC and delta columns come first (ml/features.py)
+    mel = keras.layers.Reshape((frames, width - mfcc_width, 1))(columns(x, mfcc_width, width, width))
+    for filters in (16, 32, 48):
+        mel = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(mel)
+        mel = keras.layers.BatchNormalization()(mel)
+        mel = keras.layers.Activation("relu")(mel)
+        mel = keras.layers.MaxPooling2D(2)(mel)
+    pooled = [*mfcc_branch(columns(x, 0, mfcc_width, width)), keras.layers.GlobalAveragePooling2D()(mel)]
+    outputs = classifier_head(keras.layers.Concatenate()(pooled))
+    return keras.Model(inputs, outputs, name="two_branch_cnn")
 
 
 def build(arch: str, training_features: np.ndarray) -> keras.Model:
@@ -73,7 +110,7 @@ def build(arch: str, training_features: np.ndarray) -> keras.Model:
     model = ARCHITECTURES[arch](training_features.shape[1:], normalise)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
+        loss="categorical_crossentropy",  # one-hot or mixed targets (ml/batches.py)
         metrics=["accuracy"],
     )
     return model

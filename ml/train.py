@@ -42,6 +42,13 @@ class Preset:
     augment_skip: tuple[str, ...] = ()
     # Networks averaged into the shipped model (each trained from its own seed).
     ensemble: int = 1
+    # Feature-level augmentation of every batch (ml/batches.py): SpecAugment masks, and the
+    # largest mixup weight (0 turns mixup off).
+    spec_augment: bool = False
+    mixup: float = 0.0
+    # Fit per-class log-prior offsets on the validation sources after temperature scaling
+    # (ml/decision.py): it moves the boundaries back where unseen sources put them.
+    class_bias: bool = False
     epochs: int = 40
     batch_size: int = 64
 
@@ -114,17 +121,27 @@ def fit_one(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, 
     import keras
 
     from ml import model as keras_models
+    from ml.batches import training_batches
 
     seed_everything(seed)
     model = keras_models.build(preset.arch, train.features)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=6, restore_best_weights=True, verbose=0)
-    model.fit(
+    batches = training_batches(
         train.features,
         train.labels,
-        sample_weight=balanced_weights(train),
-        validation_data=(validation.features, validation.labels, balanced_weights(validation)),
+        balanced_weights(train),
+        preset.batch_size,
+        seed,
+        spec_augment_on=preset.spec_augment,
+        mixup_strength=preset.mixup,
+    )
+    one_hot = np.eye(len(CLASS_NAMES), dtype=np.float32)[validation.labels]
+    model.fit(
+        batches,
+        validation_data=(validation.features, one_hot, balanced_weights(validation)),
+        validation_batch_size=512,
+        shuffle=False,  # the batches reshuffle themselves every epoch
         epochs=preset.epochs,
-        batch_size=preset.batch_size,
         callbacks=[stop],
         verbose=verbose,
     )
@@ -133,14 +150,14 @@ def fit_one(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, 
 
 def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
     """The preset's model (an average of `ensemble` networks trained from different seeds, saved
-    as one Keras model) and the temperature that calibrates it on the validation windows."""
+    as one Keras model) and the calibration fitted for it on the validation windows."""
     from ml import model as keras_models
-    from ml.decision import fit_temperature
+    from ml.decision import Calibration
 
     members = [fit_one(preset, train, validation, seed + 1000 * i, verbose) for i in range(preset.ensemble)]
     model = members[0] if len(members) == 1 else keras_models.average(members)
-    temperature = fit_temperature(keras_models.predict(model, validation.features), validation.labels)
-    return model, temperature
+    probabilities = keras_models.predict(model, validation.features)
+    return model, Calibration.fit(probabilities, validation.labels, class_bias=preset.class_bias)
 
 
 def library_versions() -> dict[str, str]:
@@ -184,8 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     test = load_windows(split.test, preset.features)
     log(f"windows: train {len(train)}, validation {len(validation)}, test {len(test)}")
 
-    model, temperature = fit(preset, train, validation, args.seed)
-    log(f"trained; calibration temperature {temperature:.3f}")
+    model, calibration = fit(preset, train, validation, args.seed)
+    log(f"trained; calibration {calibration}")
 
     from ml import model as keras_models
     from ml.evaluate import evaluate_windows, format_evaluation
@@ -203,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "class_names": list(CLASS_NAMES),
         "features": preset.features.to_dict(),
         "recipe": recipe,
-        "temperature": temperature,
+        "temperature": calibration.temperature,
+        "class_bias": list(calibration.class_bias),
         "smoothing_windows": 3,
         "corpus_fingerprint": corpus_fingerprint,
         "split": split.sources(),
