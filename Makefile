@@ -40,7 +40,7 @@ format: $(BIN)/.dev
 	$(BIN)/ruff check --fix .
 
 CORPUS ?= ../shared/corpus
-PRESET ?= cnn
+PRESET ?= cnn2d
 
 train: $(BIN)/.runtime system-packages
 	$(BIN)/python -m ml.train --corpus $(CORPUS) --out ml/artifacts --preset $(PRESET)

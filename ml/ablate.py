@@ -1,10 +1,11 @@
-"""What each augmentation buys: cross-validate the default preset with each one left out.
+"""What each ingredient buys: cross-validate a preset with each one left out.
 
-    python -m ml.ablate --corpus ../shared/corpus [--preset cnn] [--folds 4] [--json OUT]
+    python -m ml.ablate --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--only NAME ...] [--json OUT]
 
 Prints one row per variant (all, without X for each augmentation, without synthetic noise, no
-augmentation at all): segment, file and mixture macro-F1 and noise recall, from the same folds
-and seed.
+augmentation at all, and, where the preset has them, without SpecAugment, mixup, the class bias
+or the 2-D branch): segment, file and mixture macro-F1 and noise recall, from the same folds and
+seed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ def variants(preset_name: str) -> dict:
         table[f"without {name}"] = dataclasses.replace(base, augment_skip=(name,))
     table["without synthetic noise"] = dataclasses.replace(base, synthetic_noise_s=0.0)
     table["no augmentation"] = dataclasses.replace(base, augment_passes=0, synthetic_noise_s=0.0)
+    if base.spec_augment:
+        table["without spec augment"] = dataclasses.replace(base, spec_augment=False)
+    if base.mixup:
+        table["without mixup"] = dataclasses.replace(base, mixup=0.0)
+    if base.class_bias:
+        table["without class bias"] = dataclasses.replace(base, class_bias=False)
+    if base.arch == "cnn2d":
+        table["without the 2-D branch"] = dataclasses.replace(base, arch="cnn")
     return table
 
 

@@ -1,6 +1,6 @@
 """Grouped cross-validation by source: the honest yardstick for recordings a model never heard.
 
-    python -m ml.crossval --corpus ../shared/corpus [--preset cnn] [--folds 4] [--json OUT]
+    python -m ml.crossval --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--json OUT]
 
 Each class's sources are dealt into k folds; each fold is scored by a model trained on the
 others (one more source per class held aside from those for early stopping and calibration).
@@ -23,7 +23,7 @@ import numpy as np
 from ml.data import WindowSet, load_windows, scan_corpus, source_folds, split_by_source
 from ml.evaluate import evaluate_windows, format_evaluation, format_table
 from ml.mixtures import mixture_windows
-from ml.train import PRESETS, Preset, fit, log, training_windows
+from ml.train import DEFAULT_PRESET, PRESETS, Preset, fit, log, training_windows
 
 MIXTURES_PER_FOLD = 40
 
@@ -94,7 +94,7 @@ def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every cross-validating command shares."""
     parser.add_argument("--corpus", required=True, type=Path)
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="cnn")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
