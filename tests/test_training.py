@@ -11,7 +11,7 @@ from ml.inference import Classifier
 from tests.audio_factory import chord, write
 
 
-@pytest.mark.parametrize("preset", ["seed", "cnn"])
+@pytest.mark.parametrize("preset", ["seed", "cnn", "cnn2d"])
 def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus, tmp_path, preset, capsys):
     out = tmp_path / "model"
     assert (
@@ -20,6 +20,7 @@ def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus,
     )
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["class_names"] == ["music", "speech", "noise"]
+    assert metadata["recipe"]["arch"] == metadata["arch"] and len(metadata["class_bias"]) == 3
     assert set(metadata["split"]["test"]).isdisjoint(metadata["split"]["train"])
     assert json.loads((out / "evaluation.json").read_text())["segments"]["table"]["macro avg"]
 
