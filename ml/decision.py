@@ -85,8 +85,12 @@ class Calibration:
 
     @classmethod
     def fit(cls, probabilities: np.ndarray, labels: np.ndarray, class_bias: bool = False) -> Calibration:
+        """Fitted on held-out windows; the identity where there are none, and no bias unless
+        every class is among them (an absent class's offset would only sink)."""
+        if len(labels) == 0:
+            return cls()
         temperature = fit_temperature(probabilities, labels)
-        if not class_bias:
+        if not class_bias or len(np.unique(labels)) < probabilities.shape[1]:
             return cls(temperature)
         bias = fit_class_bias(calibrate(probabilities, temperature), labels)
         return cls(temperature, tuple(round(float(b), 4) for b in bias))

@@ -70,6 +70,12 @@ def test_calibration_round_trips_through_model_metadata_and_defaults_to_identity
     np.testing.assert_allclose(Calibration.from_metadata({}).apply(probabilities), probabilities)
 
 
+def test_calibration_without_held_out_windows_of_every_class_fits_no_bias():
+    assert Calibration.fit(np.zeros((0, 3)), np.zeros(0, dtype=int), class_bias=True) == Calibration()
+    probabilities, labels = np.array([MUSIC, SPEECH] * 20), np.array([0, 1] * 20)
+    assert not any(Calibration.fit(probabilities, labels, class_bias=True).class_bias)
+
+
 def test_decide_returns_window_and_clip_probabilities():
     windows, overall = decide(np.array([MUSIC] * 3), np.ones(3))
     assert windows.shape == (3, 3) and overall.argmax() == 0

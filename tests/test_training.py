@@ -47,3 +47,18 @@ def test_an_ensemble_saves_as_one_model_that_averages_its_members(tmp_path):
     ensemble.save(tmp_path / "model.keras")
     loaded = keras_models.load(tmp_path / "model.keras")
     np.testing.assert_allclose(keras_models.predict(loaded, features[:4]), expected, atol=1e-5)
+
+
+def test_crossvalidation_scores_every_window_once_and_reports_what_the_class_bias_bought(tiny_corpus):
+    import dataclasses
+
+    from ml.crossval import crossvalidate
+
+    quick = dataclasses.replace(
+        train.PRESETS["cnn2d"], ensemble=1, epochs=1, augment_passes=0, synthetic_noise_s=0
+    )
+    evaluation = crossvalidate(tiny_corpus, quick, folds=2, seed=0)
+    assert evaluation["segments"]["table"]["macro avg"]["support"] == 24  # one window per 1 s file
+    assert evaluation["files"]["table"]["macro avg"]["support"] == 24
+    assert len(evaluation["temperatures"]) == len(evaluation["class_biases"]) == 2
+    assert set(evaluation["without_class_bias"]) >= {"segment_macro_f1", "file_macro_f1", "mixture_macro_f1"}
