@@ -4,7 +4,7 @@
 
 Prints one row per variant (all, without X for each augmentation, without synthetic noise, no
 augmentation at all, and, where the preset has them, without SpecAugment, mixup or the 2-D
-branch): segment, file and mixture macro-F1 and noise recall, from the same folds and seed.
+branch, or the spectral peaks kept by envelope normalisation): segment, file and mixture macro-F1 and noise recall, from the same folds and seed.
 `python -m ml.crossval` itself reports what the class bias bought, from the same networks.
 """
 
@@ -35,6 +35,10 @@ def variants(preset_name: str) -> dict:
         table["without mixup"] = dataclasses.replace(base, mixup=0.0)
     if base.arch == "cnn2d":
         table["without the 2-D branch"] = dataclasses.replace(base, arch="cnn")
+    if base.features.normalise == "envelope":
+        table["window normalisation"] = dataclasses.replace(
+            base, features=dataclasses.replace(base.features, normalise="window")
+        )
     return table
 
 

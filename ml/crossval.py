@@ -48,7 +48,14 @@ def assert_disjoint(train_sources: set[str], held_out: set[str]) -> None:
         raise AssertionError(f"sources on both sides of a fold: {sorted(shared)}")
 
 
-def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: int = 0) -> dict:
+def crossvalidate(
+    corpus: Path,
+    preset: Preset,
+    folds: int,
+    seed: int,
+    verbose: int = 0,
+    probabilities_out: Path | None = None,
+) -> dict:
     from ml import model as keras_models
 
     files = scan_corpus(corpus)
@@ -81,20 +88,33 @@ def crossvalidate(corpus: Path, preset: Preset, folds: int, seed: int, verbose: 
         mixture_raw.append(keras_models.predict(model, mixtures.features))
     mixtures = WindowSet.concat(mixture_parts)
 
-    def pooled(calibrated: Callable[[Calibration], Calibration]) -> dict:
+    def pooled(calibrated: Callable[[Calibration], Calibration], smoothing_windows: int = 3) -> dict:
         """Every fold's predictions calibrated by (a variant of) its own calibration, then scored."""
+        decision = {"smoothing_windows": smoothing_windows}
         windows = np.zeros_like(raw_probabilities)
         for k, calibration in enumerate(calibrations):
             windows[fold_of == k] = calibrated(calibration).apply(raw_probabilities[fold_of == k])
         mixed = np.concatenate([calibrated(c).apply(p) for c, p in zip(calibrations, mixture_raw)])
-        evaluation = evaluate_windows(windows, clean, preset.features, {})
-        evaluation["mixtures"] = evaluate_windows(mixed, mixtures, preset.features, {})["segments"]
+        evaluation = evaluate_windows(windows, clean, preset.features, decision)
+        evaluation["mixtures"] = evaluate_windows(mixed, mixtures, preset.features, decision)["segments"]
         return evaluation
 
     evaluation = pooled(lambda calibration: calibration)
     if preset.class_bias:
         # What the class bias bought, from the same networks: temperature scaling alone.
         evaluation["without_class_bias"] = summary(pooled(lambda c: Calibration(c.temperature)))
+    # What the timeline smoothing bought, from the same networks: every window on its own.
+    evaluation["without_smoothing"] = summary(pooled(lambda calibration: calibration, smoothing_windows=1))
+    if probabilities_out:
+        # The raw outputs, so decision rules (smoothing, calibration) can be compared offline.
+        np.savez_compressed(
+            probabilities_out,
+            raw=raw_probabilities,
+            fold=fold_of,
+            labels=clean.labels,
+            file_ids=clean.file_ids,
+            sources=clean.sources.astype(str),
+        )
     evaluation.update(
         folds=folds,
         seed=seed,
@@ -123,6 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--probabilities", type=Path, help="also write every window's raw output (.npz)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,7 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    evaluation = crossvalidate(args.corpus, PRESETS[args.preset], args.folds, args.seed)
+    evaluation = crossvalidate(
+        args.corpus, PRESETS[args.preset], args.folds, args.seed, probabilities_out=args.probabilities
+    )
     evaluation["preset"] = args.preset
     print(f"Preset {args.preset}: {args.folds}-fold cross-validation by source (seed {args.seed})")
     print(format_evaluation(evaluation))
@@ -140,8 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             evaluation["mixtures"], f"Mixtures ({MIXTURES_PER_FOLD} per fold: held-out files end to end)"
         )
     )
+    print(f"\nWith smoothing (as shipped): {summary(evaluation)}")
+    print(f"Without smoothing (each window alone): {evaluation['without_smoothing']}")
     if "without_class_bias" in evaluation:
-        print(f"\nWithout the class bias (temperature scaling alone): {evaluation['without_class_bias']}")
+        print(f"Without the class bias (temperature scaling alone): {evaluation['without_class_bias']}")
     log(f"done in {time.monotonic() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(evaluation, indent=2) + "\n")

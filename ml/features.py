@@ -19,8 +19,13 @@ costs no second transform): its fine structure shows harmonics that 13 MFCCs smo
 ``normalise`` subtracts a mean over time from the MFCCs and log-mel bands (cepstral mean
 normalisation), which removes the recording chain's colouring (microphone, codec, room) that a
 model would otherwise learn to recognise instead of the content: ``recording`` uses the whole
-file's mean, ``window`` each window's own mean. Only ``window`` means the same thing in a
-recording that changes class half-way as in the one-class files the model trains on.
+file's mean, ``window`` each window's own mean. Only the per-window modes mean the same thing in
+a recording that changes class half-way as in the one-class files the model trains on.
+``envelope`` treats MFCCs as ``window`` does, but takes from the log-mel bands only the smooth
+envelope of the window's mean spectrum (a moving average over neighbouring bands): a microphone,
+codec or room colours the spectrum smoothly, so that goes, while the peaks a held note or chord
+leaves between neighbouring bands stay. Under ``window`` a sustained chord and steady rain both
+flatten to small fluctuations around zero, which is how steady ambience gets heard as music.
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from dataclasses import asdict, dataclass
 
 import librosa
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from ml.audio import SAMPLE_RATE
 
 N_MFCC = 13  # the seed's count
 FEATURE_KINDS = ("seed", "stats", "frames")
-NORMALISATIONS = ("none", "recording", "window")
+NORMALISATIONS = ("none", "recording", "window", "envelope")
+ENVELOPE_BANDS = 5  # width of the moving average over log-mel bands that makes the envelope
 
 
 @dataclass(frozen=True)
@@ -138,11 +145,22 @@ def frame_windows(frames: np.ndarray, settings: FeatureSettings) -> tuple[np.nda
     starts = window_starts(len(frames), settings)
     view = np.lib.stride_tricks.sliding_window_view(frames, size, axis=0)  # (n, feat, size)
     windows = view[starts].transpose(0, 2, 1)
-    if settings.normalise == "window":
-        levels = settings.normalised_columns
-        windows = windows.copy()
-        windows[:, :, levels] -= windows[:, :, levels].mean(axis=1, keepdims=True)
+    if settings.normalise in ("window", "envelope"):
+        windows = normalise_windows(windows, settings)
     return windows, starts
+
+
+def normalise_windows(windows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Per-window mean removal (``window``), or for the log-mel bands its smooth envelope only
+    (``envelope``); a copy, with deltas untouched."""
+    levels = settings.normalised_columns
+    means = windows[:, :, levels].mean(axis=1, keepdims=True)
+    if settings.normalise == "envelope" and settings.log_mel_bands:
+        mel = slice(-settings.log_mel_bands, None)
+        means[..., mel] = uniform_filter1d(means[..., mel], ENVELOPE_BANDS, axis=-1, mode="nearest")
+    windows = windows.copy()
+    windows[:, :, levels] -= means
+    return windows
 
 
 def summarise(windows: np.ndarray, settings: FeatureSettings) -> np.ndarray:

@@ -10,6 +10,8 @@ Presets (one name = features + architecture + augmentation, so comparisons can a
 - ``cnn2d`` (the default): as ``cnn``, but each network adds a 2-D CNN over the log-mel bands,
   batches are masked (SpecAugment) and mixed (mixup) afresh every epoch, and a per-class bias
   fitted on the validation sources follows temperature scaling.
+- ``cnn2d-envelope``: as ``cnn2d``, but the log-mel bands keep the peaks of the window's spectrum
+  and lose only its smooth envelope (``normalise="envelope"`` in ml/features.py).
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ PRESETS = {
 # The cnn recipe with a 2-D log-mel branch, batch-level SpecAugment and mixup, and a class bias.
 PRESETS["cnn2d"] = dataclasses.replace(
     PRESETS["cnn"], arch="cnn2d", spec_augment=True, mixup=0.4, class_bias=True
+)
+# The cnn2d recipe on log-mel bands that keep the window's spectral peaks (held notes, chords).
+PRESETS["cnn2d-envelope"] = dataclasses.replace(
+    PRESETS["cnn2d"], features=dataclasses.replace(PRESETS["cnn2d"].features, normalise="envelope")
 )
 DEFAULT_PRESET = "cnn2d"
 

@@ -34,7 +34,7 @@ def test_features_are_deterministic():
     np.testing.assert_array_equal(first, second)
 
 
-@pytest.mark.parametrize("normalise", ["recording", "window"])
+@pytest.mark.parametrize("normalise", ["recording", "window", "envelope"])
 def test_normalisation_removes_a_constant_gain(normalise):
     settings = FeatureSettings(kind="frames", normalise=normalise, log_mel_bands=32)
     quiet = extract(chord(5.0) * 0.1, settings).features
@@ -42,11 +42,29 @@ def test_normalisation_removes_a_constant_gain(normalise):
     np.testing.assert_allclose(quiet, loud, atol=1e-2)
 
 
-def test_window_normalisation_does_not_depend_on_the_rest_of_the_file():
-    settings = FeatureSettings(kind="frames", normalise="window", log_mel_bands=32)
+@pytest.mark.parametrize("normalise", ["window", "envelope"])
+def test_window_normalisation_does_not_depend_on_the_rest_of_the_file(normalise):
+    settings = FeatureSettings(kind="frames", normalise=normalise, log_mel_bands=32)
     alone = extract(chord(6.0), settings).features[0]
     followed = extract(np.concatenate([chord(6.0), white_noise(6.0)]), settings).features[0]
     np.testing.assert_allclose(alone, followed, atol=1e-3)
+
+
+def test_envelope_normalisation_keeps_a_held_chord_apart_from_steady_noise():
+    """Under `window` both flatten to fluctuations around zero; `envelope` keeps the chord's
+    peaks across bands, and still ignores a smooth tilt of the spectrum (a recording chain)."""
+
+    def spectral_peakiness(samples: np.ndarray, normalise: str) -> float:
+        settings = FeatureSettings(kind="frames", normalise=normalise, log_mel_bands=32)
+        mel = extract(samples, settings).features[0, :, -32:]
+        return float(np.abs(mel.mean(axis=0)).mean())
+
+    held_chord, steady_noise = chord(4.0), white_noise(4.0)
+    chord_peaks = spectral_peakiness(held_chord, "envelope")
+    assert spectral_peakiness(held_chord, "window") < 1e-3
+    assert chord_peaks > 5 * spectral_peakiness(steady_noise, "envelope")
+    tilted_noise = np.diff(steady_noise, prepend=0.0).astype(np.float32)  # +6 dB per octave
+    assert chord_peaks > 5 * spectral_peakiness(tilted_noise, "envelope")
 
 
 def test_settings_round_trip_through_metadata():

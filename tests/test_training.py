@@ -11,7 +11,7 @@ from ml.inference import Classifier
 from tests.audio_factory import chord, write
 
 
-@pytest.mark.parametrize("preset", ["seed", "cnn", "cnn2d"])
+@pytest.mark.parametrize("preset", ["seed", "cnn", "cnn2d", "cnn2d-envelope"])
 def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus, tmp_path, preset, capsys):
     out = tmp_path / "model"
     assert (
@@ -49,7 +49,7 @@ def test_an_ensemble_saves_as_one_model_that_averages_its_members(tmp_path):
     np.testing.assert_allclose(keras_models.predict(loaded, features[:4]), expected, atol=1e-5)
 
 
-def test_crossvalidation_scores_every_window_once_and_reports_what_the_class_bias_bought(tiny_corpus):
+def test_crossvalidation_scores_every_window_once_and_reports_what_bias_and_smoothing_bought(tiny_corpus):
     import dataclasses
 
     from ml.crossval import crossvalidate
@@ -61,4 +61,5 @@ def test_crossvalidation_scores_every_window_once_and_reports_what_the_class_bia
     assert evaluation["segments"]["table"]["macro avg"]["support"] == 24  # one window per 1 s file
     assert evaluation["files"]["table"]["macro avg"]["support"] == 24
     assert len(evaluation["temperatures"]) == len(evaluation["class_biases"]) == 2
-    assert set(evaluation["without_class_bias"]) >= {"segment_macro_f1", "file_macro_f1", "mixture_macro_f1"}
+    for variant in ("without_class_bias", "without_smoothing"):
+        assert set(evaluation[variant]) >= {"segment_macro_f1", "file_macro_f1", "mixture_macro_f1"}
