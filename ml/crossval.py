@@ -114,6 +114,10 @@ def crossvalidate(
             labels=clean.labels,
             file_ids=clean.file_ids,
             sources=clean.sources.astype(str),
+            mixture_raw=np.concatenate(mixture_raw),
+            mixture_fold=np.repeat(np.arange(len(mixture_raw)), [len(p) for p in mixture_raw]),
+            mixture_labels=mixtures.labels,
+            mixture_file_ids=mixtures.file_ids,
         )
     evaluation.update(
         folds=folds,
