@@ -1,12 +1,15 @@
 """Grouped cross-validation by source: the honest yardstick for recordings a model never heard.
 
     python -m ml.crossval --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--json OUT]
+        [--probabilities OUT.npz]
 
 Each class's sources are dealt into k folds; each fold is scored by a model trained on the
 others (one more source per class held aside from those for early stopping and calibration).
 Augmentation mixes in noise only from that fold's training sources, so nothing held out leaks
 in. Predictions from all folds are pooled into one table at segment and at file level, plus a
 table for mixtures of held-out files (ml/mixtures.py), where the class changes within a file.
+The same networks are scored again without the class bias and without smoothing, so what each
+part of the decision rule buys is measured, not assumed.
 """
 
 from __future__ import annotations
