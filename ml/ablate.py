@@ -3,9 +3,10 @@
     python -m ml.ablate --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--only NAME ...] [--json OUT]
 
 Prints one row per variant (all, without X for each augmentation, without synthetic noise, no
-augmentation at all, and, where the preset has them, without SpecAugment, mixup or the 2-D
-branch, or the spectral peaks kept by envelope normalisation): segment, file and mixture macro-F1 and noise recall, from the same folds and seed.
-`python -m ml.crossval` itself reports what the class bias bought, from the same networks.
+augmentation at all, and, where the preset has them, without SpecAugment, mixup, the 2-D branch
+or envelope normalisation): segment, file and mixture macro-F1 and noise recall, from the same
+folds and seed. `python -m ml.crossval` itself reports what the class bias and the smoothing
+bought, from the same networks; `python -m ml.rescore` tries other smoothing widths.
 """
 
 from __future__ import annotations

@@ -19,13 +19,16 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ml.data import WindowSet, load_windows, scan_corpus, source_folds, split_by_source
-from ml.decision import Calibration
+from ml import CLASS_NAMES
+from ml.data import CorpusFile, WindowSet, load_windows, scan_corpus, source_folds, split_by_source
+from ml.decision import DEFAULT_SMOOTHING_WINDOWS, Calibration
 from ml.evaluate import evaluate_windows, format_evaluation, format_table
+from ml.features import FeatureSettings
 from ml.mixtures import mixture_windows
 from ml.train import DEFAULT_PRESET, PRESETS, Preset, fit, log, training_windows
 
@@ -49,6 +52,91 @@ def assert_disjoint(train_sources: set[str], held_out: set[str]) -> None:
     shared = train_sources & held_out
     if shared:
         raise AssertionError(f"sources on both sides of a fold: {sorted(shared)}")
+
+
+@dataclass
+class FoldOutputs:
+    """Every held-out window's raw network output, with the fold that scored it and that fold's
+    calibration: enough to score any decision rule without training again."""
+
+    raw: np.ndarray
+    fold_of: np.ndarray
+    windows: WindowSet
+    calibrations: list[Calibration]
+    mixture_raw: np.ndarray
+    mixture_fold: np.ndarray
+    mixtures: WindowSet
+
+    def score(
+        self,
+        settings: FeatureSettings,
+        calibrated: Callable[[Calibration], Calibration] = lambda calibration: calibration,
+        smoothing_windows: int = DEFAULT_SMOOTHING_WINDOWS,
+    ) -> dict:
+        """Every fold's outputs through (a variant of) its own calibration and the decision
+        rule, pooled and scored at segment, file and mixture level."""
+        calibrations = [calibrated(c) for c in self.calibrations]
+        decision = {"smoothing_windows": smoothing_windows}
+        evaluation = evaluate_windows(
+            by_fold(self.raw, self.fold_of, calibrations), self.windows, settings, decision
+        )
+        mixed = by_fold(self.mixture_raw, self.mixture_fold, calibrations)
+        evaluation["mixtures"] = evaluate_windows(mixed, self.mixtures, settings, decision)["segments"]
+        return evaluation
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(
+            path,
+            raw=self.raw,
+            fold=self.fold_of,
+            labels=self.windows.labels,
+            file_ids=self.windows.file_ids,
+            sources=self.windows.sources.astype(str),
+            mixture_raw=self.mixture_raw,
+            mixture_fold=self.mixture_fold,
+            mixture_labels=self.mixtures.labels,
+            mixture_file_ids=self.mixtures.file_ids,
+        )
+
+    @classmethod
+    def load(cls, path: Path, evaluation: dict) -> FoldOutputs:
+        """What `save` wrote, with each fold's calibration from that run's --json figures."""
+        saved = np.load(path)
+        calibrations = [
+            Calibration(float(t), tuple(float(b) for b in bias))
+            for t, bias in zip(evaluation["temperatures"], evaluation["class_biases"])
+        ]
+        mixture_labels = saved["mixture_labels"]
+        return cls(
+            raw=saved["raw"],
+            fold_of=saved["fold"],
+            windows=labelled_windows(saved["labels"], saved["file_ids"], saved["sources"]),
+            calibrations=calibrations,
+            mixture_raw=saved["mixture_raw"],
+            mixture_fold=saved["mixture_fold"],
+            mixtures=labelled_windows(
+                mixture_labels, saved["mixture_file_ids"], np.full(len(mixture_labels), "mixture")
+            ),
+        )
+
+
+def by_fold(raw: np.ndarray, fold_of: np.ndarray, calibrations: Sequence[Calibration]) -> np.ndarray:
+    """Each fold's rows through that fold's own calibration."""
+    calibrated = np.zeros_like(raw)
+    for k, calibration in enumerate(calibrations):
+        calibrated[fold_of == k] = calibration.apply(raw[fold_of == k])
+    return calibrated
+
+
+def labelled_windows(labels: np.ndarray, file_ids: np.ndarray, sources: np.ndarray) -> WindowSet:
+    """A WindowSet without features (scoring needs only labels, files and sources); each file
+    takes the label and source of its first window."""
+    _, firsts = np.unique(file_ids, return_index=True)
+    files = [
+        CorpusFile(Path(f"file-{i}"), CLASS_NAMES[labels[row]], str(sources[row]))
+        for i, row in enumerate(firsts)
+    ]
+    return WindowSet(np.zeros((len(labels), 0), np.float32), labels, file_ids, sources.astype(object), files)
 
 
 def crossvalidate(
@@ -89,39 +177,25 @@ def crossvalidate(
         mixtures = mixture_windows(held_out_files, preset.features, MIXTURES_PER_FOLD, seed + k)
         mixture_parts.append(mixtures)
         mixture_raw.append(keras_models.predict(model, mixtures.features))
-    mixtures = WindowSet.concat(mixture_parts)
-
-    def pooled(calibrated: Callable[[Calibration], Calibration], smoothing_windows: int = 3) -> dict:
-        """Every fold's predictions calibrated by (a variant of) its own calibration, then scored."""
-        decision = {"smoothing_windows": smoothing_windows}
-        windows = np.zeros_like(raw_probabilities)
-        for k, calibration in enumerate(calibrations):
-            windows[fold_of == k] = calibrated(calibration).apply(raw_probabilities[fold_of == k])
-        mixed = np.concatenate([calibrated(c).apply(p) for c, p in zip(calibrations, mixture_raw)])
-        evaluation = evaluate_windows(windows, clean, preset.features, decision)
-        evaluation["mixtures"] = evaluate_windows(mixed, mixtures, preset.features, decision)["segments"]
-        return evaluation
-
-    evaluation = pooled(lambda calibration: calibration)
+    outputs = FoldOutputs(
+        raw=raw_probabilities,
+        fold_of=fold_of,
+        windows=clean,
+        calibrations=calibrations,
+        mixture_raw=np.concatenate(mixture_raw),
+        mixture_fold=np.repeat(np.arange(len(mixture_raw)), [len(p) for p in mixture_raw]),
+        mixtures=WindowSet.concat(mixture_parts),
+    )
+    if probabilities_out:
+        outputs.save(probabilities_out)
+    evaluation = outputs.score(preset.features)
     if preset.class_bias:
         # What the class bias bought, from the same networks: temperature scaling alone.
-        evaluation["without_class_bias"] = summary(pooled(lambda c: Calibration(c.temperature)))
-    # What the timeline smoothing bought, from the same networks: every window on its own.
-    evaluation["without_smoothing"] = summary(pooled(lambda calibration: calibration, smoothing_windows=1))
-    if probabilities_out:
-        # The raw outputs, so decision rules (smoothing, calibration) can be compared offline.
-        np.savez_compressed(
-            probabilities_out,
-            raw=raw_probabilities,
-            fold=fold_of,
-            labels=clean.labels,
-            file_ids=clean.file_ids,
-            sources=clean.sources.astype(str),
-            mixture_raw=np.concatenate(mixture_raw),
-            mixture_fold=np.repeat(np.arange(len(mixture_raw)), [len(p) for p in mixture_raw]),
-            mixture_labels=mixtures.labels,
-            mixture_file_ids=mixtures.file_ids,
+        evaluation["without_class_bias"] = summary(
+            outputs.score(preset.features, lambda c: Calibration(c.temperature))
         )
+    # What the timeline smoothing bought, from the same networks: every window on its own.
+    evaluation["without_smoothing"] = summary(outputs.score(preset.features, smoothing_windows=1))
     evaluation.update(
         folds=folds,
         seed=seed,

@@ -33,6 +33,7 @@ import numpy as np
 
 from ml import CLASS_NAMES
 from ml.data import WindowSet, balanced_weights, fingerprint, load_windows, scan_corpus, split_by_source
+from ml.decision import DEFAULT_SMOOTHING_WINDOWS
 from ml.features import FeatureSettings
 
 
@@ -235,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "recipe": recipe,
         "temperature": calibration.temperature,
         "class_bias": list(calibration.class_bias),
-        "smoothing_windows": 3,
+        "smoothing_windows": DEFAULT_SMOOTHING_WINDOWS,
         "corpus_fingerprint": corpus_fingerprint,
         "split": split.sources(),
         "seed": args.seed,

@@ -49,17 +49,25 @@ def test_an_ensemble_saves_as_one_model_that_averages_its_members(tmp_path):
     np.testing.assert_allclose(keras_models.predict(loaded, features[:4]), expected, atol=1e-5)
 
 
-def test_crossvalidation_scores_every_window_once_and_reports_what_bias_and_smoothing_bought(tiny_corpus):
+def test_crossvalidation_scores_every_window_once_and_reports_what_bias_and_smoothing_bought(
+    tiny_corpus, tmp_path
+):
     import dataclasses
 
-    from ml.crossval import crossvalidate
+    from ml.crossval import FoldOutputs, crossvalidate, summary
 
     quick = dataclasses.replace(
         train.PRESETS["cnn2d"], ensemble=1, epochs=1, augment_passes=0, synthetic_noise_s=0
     )
-    evaluation = crossvalidate(tiny_corpus, quick, folds=2, seed=0)
+    saved = tmp_path / "outputs.npz"
+    evaluation = crossvalidate(tiny_corpus, quick, folds=2, seed=0, probabilities_out=saved)
     assert evaluation["segments"]["table"]["macro avg"]["support"] == 24  # one window per 1 s file
     assert evaluation["files"]["table"]["macro avg"]["support"] == 24
     assert len(evaluation["temperatures"]) == len(evaluation["class_biases"]) == 2
     for variant in ("without_class_bias", "without_smoothing"):
         assert set(evaluation[variant]) >= {"segment_macro_f1", "file_macro_f1", "mixture_macro_f1"}
+
+    # The saved outputs, scored again offline (ml.rescore), give the run's own figures back.
+    outputs = FoldOutputs.load(saved, evaluation)
+    assert summary(outputs.score(quick.features)) == summary(evaluation)
+    assert summary(outputs.score(quick.features, smoothing_windows=1)) == evaluation["without_smoothing"]
