@@ -26,7 +26,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--smoothing", type=int, nargs="+", default=[1, 3, 5, 9])
     args = parser.parse_args(argv)
     evaluation = json.loads(args.evaluation.read_text())
-    outputs = FoldOutputs.load(args.probabilities, evaluation)
+    try:
+        outputs = FoldOutputs.load(args.probabilities, evaluation)
+    except KeyError as missing:
+        parser.error(
+            f"{args.probabilities} or {args.evaluation} lacks {missing}: re-run ml.crossval with --json and --probabilities"
+        )
     settings = PRESETS[evaluation["preset"]].features
     print(f"Preset {evaluation['preset']}, {len(outputs.raw)} held-out windows")
     for width in args.smoothing:
