@@ -153,7 +153,7 @@ def crossvalidate(
     clean = load_windows(files, preset.features)
     raw_probabilities = np.zeros((len(clean), 3), dtype=np.float32)
     fold_of = np.full(len(clean), -1)
-    calibrations = []
+    calibrations, kept_epochs = [], []
     mixture_parts, mixture_raw = [], []
     for k, held_out_list in enumerate(source_folds(files, folds, seed)):
         held_out = set(held_out_list)
@@ -168,8 +168,9 @@ def crossvalidate(
         else:
             train = subset(clean, {f.source for f in train_files})
         validation = subset(clean, {f.source for f in inner.validation})
-        model, calibration = fit(preset, train, validation, seed + k, verbose=verbose)
+        model, calibration, epochs = fit(preset, train, validation, seed + k, verbose=verbose)
         calibrations.append(calibration)
+        kept_epochs.extend(epochs)
         rows = np.isin(clean.sources, list(held_out))
         raw_probabilities[rows] = keras_models.predict(model, clean.features[rows])
         fold_of[rows] = k
@@ -201,6 +202,8 @@ def crossvalidate(
         seed=seed,
         temperatures=[c.temperature for c in calibrations],
         class_biases=[list(c.class_bias) for c in calibrations],
+        kept_epochs=kept_epochs,
+        held_out_sources=[sorted(fold) for fold in source_folds(files, folds, seed)],
     )
     return evaluation
 
@@ -238,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluation["preset"] = args.preset
     print(f"Preset {args.preset}: {args.folds}-fold cross-validation by source (seed {args.seed})")
     print(format_evaluation(evaluation))
+    print(f"\nEpochs kept by early stopping: {evaluation['kept_epochs']}")
     print()
     print(
         format_table(

@@ -7,8 +7,10 @@ keeps whole sources on one side: segments of one recording on both sides inflate
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +31,13 @@ class CorpusFile:
     path: Path
     label: str
     source: str  # "<label>/<source>": two classes never share a source name by accident
+    # Sources that share a recording chain (one Debian package family or one repository, from the
+    # manifest's origin) share a group; splits and folds keep a group on one side.
+    group: str = ""
+
+    @property
+    def split_group(self) -> str:
+        return self.group or self.source
 
     @property
     def label_index(self) -> int:
@@ -52,9 +61,44 @@ class Split:
         }
 
 
+MANIFEST_FILE = "manifest.csv"
+
+
+def origin_group(origin: str) -> str:
+    """The package family or repository an origin names: "Debian ufoai-sound 2.5-2 (...)" and
+    "Debian ufoai-music 2.5-2" are both "debian:ufoai"; "IBM/MAX-Audio-Classifier@3c30:x.wav" is
+    "repo:ibm/max-audio-classifier". Erring towards larger groups only costs fold balance."""
+    debian = re.match(r"Debian\s+([a-z0-9.+]+)", origin)
+    if debian:
+        return "debian:" + debian.group(1)
+    repository = re.match(r"([\w.-]+/[\w.-]+)@", origin)
+    if repository:
+        return "repo:" + repository.group(1).lower()
+    return "origin:" + origin.split("(")[0].strip().lower()
+
+
+def read_groups(root: Path) -> dict[str, str]:
+    """Source ("<label>/<source>") -> group, from the corpus manifest where there is one. A source
+    whose files name several origins takes the first; sources sharing any group are joined."""
+    manifest = root / MANIFEST_FILE
+    if not manifest.is_file():
+        return {}
+    with manifest.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    groups: dict[str, str] = {}
+    for row in rows:
+        parts = Path(row["path"]).parts
+        if len(parts) < 3 or not row.get("origin"):
+            continue
+        groups.setdefault(f"{parts[0]}/{parts[1]}", origin_group(row["origin"]))
+    return groups
+
+
 def scan_corpus(root: str | Path) -> list[CorpusFile]:
-    """Every audio file under <root>/<class>/<source>/, sorted for determinism."""
+    """Every audio file under <root>/<class>/<source>/, sorted for determinism, each with its
+    source's group from the manifest (or its own source where the manifest is silent)."""
     root = Path(root)
+    groups = read_groups(root)
     files = []
     for label in CLASS_NAMES:
         class_dir = root / label
@@ -64,7 +108,8 @@ def scan_corpus(root: str | Path) -> list[CorpusFile]:
             if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
                 relative = path.relative_to(class_dir)
                 source = relative.parts[0] if len(relative.parts) > 1 else "unknown"
-                files.append(CorpusFile(path, label, f"{label}/{source}"))
+                name = f"{label}/{source}"
+                files.append(CorpusFile(path, label, name, groups.get(name, name)))
     if not files:
         raise FileNotFoundError(f"no audio files under {root}")
     return files
@@ -85,23 +130,41 @@ def sources_by_class(files: Sequence[CorpusFile]) -> dict[str, list[str]]:
     return {label: sorted(grouped[label]) for label in CLASS_NAMES}
 
 
+def groups_by_class(files: Sequence[CorpusFile]) -> dict[str, list[str]]:
+    """Each group under the class most of its files belong to (a game's music, effects and
+    voices are one group; it is dealt as a unit, by its largest class)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for f in files:
+        counts[f.split_group][f.label] += 1
+    grouped: dict[str, list[str]] = {label: [] for label in CLASS_NAMES}
+    for group, by_label in sorted(counts.items()):
+        main_label = max(CLASS_NAMES, key=lambda label: (by_label.get(label, 0), -CLASS_NAMES.index(label)))
+        grouped[main_label].append(group)
+    return grouped
+
+
+def sources_of_groups(files: Sequence[CorpusFile], groups: Iterable[str]) -> list[str]:
+    wanted = set(groups)
+    return sorted({f.source for f in files if f.split_group in wanted})
+
+
 def split_by_source(
     files: Sequence[CorpusFile], seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.15
 ) -> Split:
-    """Whole sources to train / validation / test, per class, at least one source each where the
-    class has three or more."""
+    """Whole source groups to train / validation / test, per class, at least one group each where
+    the class has three or more."""
     rng = random.Random(seed)
     assignment: dict[str, str] = {}
-    for sources in sources_by_class(files).values():
-        shuffled = list(sources)
+    for groups in groups_by_class(files).values():
+        shuffled = list(groups)
         rng.shuffle(shuffled)
         n_test = _share(len(shuffled), test_fraction)
         n_val = _share(len(shuffled), val_fraction)
-        for i, source in enumerate(shuffled):
-            assignment[source] = "test" if i < n_test else "validation" if i < n_test + n_val else "train"
+        for i, group in enumerate(shuffled):
+            assignment[group] = "test" if i < n_test else "validation" if i < n_test + n_val else "train"
     parts: dict[str, list[CorpusFile]] = defaultdict(list)
     for f in files:
-        parts[assignment[f.source]].append(f)
+        parts[assignment[f.split_group]].append(f)
     return Split(parts["train"], parts["validation"], parts["test"])
 
 
@@ -114,18 +177,18 @@ def _share(count: int, fraction: float) -> int:
 
 
 def source_folds(files: Sequence[CorpusFile], k: int, seed: int = 0) -> list[list[str]]:
-    """k groups of whole sources, each class's sources dealt round-robin so every fold holds
-    every class (where the class has k sources or more)."""
+    """The sources of k folds: whole source groups, each class's groups dealt round-robin so
+    every fold holds every class (where the class has k groups or more)."""
     rng = random.Random(seed)
     folds: list[list[str]] = [[] for _ in range(k)]
     offset = 0
-    for sources in sources_by_class(files).values():
-        shuffled = list(sources)
+    for groups in groups_by_class(files).values():
+        shuffled = list(groups)
         rng.shuffle(shuffled)
-        for i, source in enumerate(shuffled):
-            folds[(i + offset) % k].append(source)
+        for i, group in enumerate(shuffled):
+            folds[(i + offset) % k].append(group)
         offset += len(shuffled)
-    return folds
+    return [sources_of_groups(files, fold) for fold in folds]
 
 
 @dataclass

@@ -61,19 +61,19 @@ def decide_windows(
 def evaluate_windows(raw_probabilities: np.ndarray, windows: WindowSet, settings, metadata) -> dict:
     smoothed, file_probabilities, file_labels = decide_windows(raw_probabilities, windows, settings, metadata)
     predicted = smoothed.argmax(axis=1)
-    per_source = {
-        source: round(
-            float(np.mean(predicted[windows.sources == source] == windows.labels[windows.sources == source])),
-            3,
-        )
-        for source in sorted(set(windows.sources))
-    }
+    per_source, heard_as = {}, {}
+    for source in sorted(set(windows.sources)):
+        rows = windows.sources == source
+        per_source[source] = round(float(np.mean(predicted[rows] == windows.labels[rows])), 3)
+        counts = np.bincount(predicted[rows], minlength=len(CLASS_NAMES))
+        heard_as[source] = {name: int(n) for name, n in zip(CLASS_NAMES, counts)}
     return {
         "segments": level_report(windows.labels, predicted),
         "files": level_report(file_labels, file_probabilities.argmax(axis=1)),
         "segment_ece": expected_calibration_error(smoothed, windows.labels),
         "sources": sorted(set(windows.sources)),
         "segment_recall_per_source": per_source,
+        "segments_heard_as_per_source": heard_as,
     }
 
 
@@ -101,14 +101,26 @@ def format_table(report: dict, title: str) -> str:
     return "\n".join(lines)
 
 
+def format_sources(evaluation: dict, worst: int | None = None) -> str:
+    """Per-source segment recall, worst first, with what the misses were heard as."""
+    recalls = evaluation["segment_recall_per_source"]
+    heard = evaluation.get("segments_heard_as_per_source", {})
+    lines = [f"{'source':<44} {'recall':>6}  heard as (windows)"]
+    for source in sorted(recalls, key=lambda s: (recalls[s], s))[:worst]:
+        counts = heard.get(source, {})
+        lines.append(
+            f"{source:<44} {recalls[source]:6.2f}  " + ", ".join(f"{n} {c}" for n, c in counts.items() if c)
+        )
+    return "\n".join(lines)
+
+
 def format_evaluation(evaluation: dict) -> str:
     return "\n\n".join(
         [
             format_table(evaluation["segments"], "Segments (3 s windows)"),
             format_table(evaluation["files"], "Files"),
             f"Segment expected calibration error: {evaluation['segment_ece']:.3f}",
-            "Segment recall per source: "
-            + ", ".join(f"{s} {r:.2f}" for s, r in evaluation["segment_recall_per_source"].items()),
+            "Segment recall per source, worst first\n" + format_sources(evaluation),
         ]
     )
 

@@ -131,7 +131,8 @@ def training_windows(files, preset: Preset, noise_files, seed: int) -> WindowSet
 
 
 def fit_one(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
-    """One network, trained with balanced weights and early stopping on validation loss."""
+    """One network, trained with balanced weights and early stopping on validation loss; with
+    the epoch it kept (what a run without validation sources should train for)."""
     import keras
 
     from ml import model as keras_models
@@ -159,7 +160,9 @@ def fit_one(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, 
         callbacks=[stop],
         verbose=verbose,
     )
-    return model
+    best_epoch = int(stop.best_epoch) + 1 if stop.stopped_epoch else preset.epochs
+    log(f"kept epoch {best_epoch}")
+    return model, best_epoch
 
 
 def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
@@ -168,10 +171,12 @@ def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verb
     from ml import model as keras_models
     from ml.decision import Calibration
 
-    members = [fit_one(preset, train, validation, seed + 1000 * i, verbose) for i in range(preset.ensemble)]
+    fitted = [fit_one(preset, train, validation, seed + 1000 * i, verbose) for i in range(preset.ensemble)]
+    members = [member for member, _ in fitted]
     model = members[0] if len(members) == 1 else keras_models.average(members)
     probabilities = keras_models.predict(model, validation.features)
-    return model, Calibration.fit(probabilities, validation.labels, class_bias=preset.class_bias)
+    calibration = Calibration.fit(probabilities, validation.labels, class_bias=preset.class_bias)
+    return model, calibration, [epochs for _, epochs in fitted]
 
 
 def library_versions() -> dict[str, str]:
@@ -215,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     test = load_windows(split.test, preset.features)
     log(f"windows: train {len(train)}, validation {len(validation)}, test {len(test)}")
 
-    model, calibration = fit(preset, train, validation, args.seed)
+    model, calibration, _ = fit(preset, train, validation, args.seed)
     log(f"trained; calibration {calibration}")
 
     from ml import model as keras_models
