@@ -7,6 +7,9 @@ every batch, so each epoch sees different variants at no decoding cost:
   random bands of feature columns per window. Features are centred per window, so a blank reads
   as "average" rather than as silence. A model that cannot lean on any one band or moment has to
   use several cues, which is what carries over to sources it never heard.
+- drawing by weight: instead of weighting each window's loss, every epoch draws its windows
+  with replacement in proportion to their weights, so each batch holds each source and class in
+  its share (a source of three long recordings is not one window in a hundred, weighted up).
 - mixup (Zhang et al., 2018, arXiv:1710.09412) blends each window with another from the batch, by
   a weight drawn up to `mixup`, and blends the one-hot labels the same way; it softens the
   decision boundaries that a small corpus would otherwise draw tight around its own sources.
@@ -58,8 +61,10 @@ def training_batches(
     spec_augment_on: bool = False,
     mixup_strength: float = 0.0,
     classes: int = 3,
+    draw_by_weight: bool = False,
 ):
-    """A tf.data pipeline of (features, one-hot targets, weights), reshuffled every epoch."""
+    """A tf.data pipeline of (features, one-hot targets, weights), reshuffled every epoch; with
+    `draw_by_weight`, windows drawn in proportion to `weights` (then each weighs 1)."""
     import tensorflow as tf
 
     def transform(x, y, w):
@@ -70,6 +75,29 @@ def training_batches(
             x, targets = mixup(x, targets, mixup_strength, tf)
         return x, targets, w
 
-    dataset = tf.data.Dataset.from_tensor_slices((features, labels.astype(np.int32), weights))
-    dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    if draw_by_weight:
+        dataset = weighted_draws(features, labels, weights, batch_size, seed, tf)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((features, labels.astype(np.int32), weights))
+        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     return dataset.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def weighted_draws(
+    features: np.ndarray, labels: np.ndarray, weights: np.ndarray, batch_size: int, seed: int, tf
+):
+    """As many windows per epoch as there are, drawn with replacement in proportion to `weights`
+    (inverse transform of the cumulative weights: O(log n) a draw), fresh every epoch."""
+    cumulative = np.cumsum(weights, dtype=np.float64)
+    cumulative = tf.constant(cumulative / cumulative[-1], tf.float64)
+    all_features = tf.constant(features)
+    all_labels = tf.constant(labels.astype(np.int32))
+    generator = tf.random.Generator.from_seed(seed)
+
+    def draw(_):
+        picks = tf.searchsorted(cumulative, generator.uniform([batch_size], dtype=tf.float64), side="right")
+        picks = tf.minimum(picks, len(labels) - 1)
+        return tf.gather(all_features, picks), tf.gather(all_labels, picks), tf.ones([batch_size], tf.float32)
+
+    steps = max(1, len(labels) // batch_size)
+    return tf.data.Dataset.range(steps).map(draw)

@@ -257,6 +257,19 @@ def load_windows(
     )
 
 
+def source_balanced_weights(windows: WindowSet) -> np.ndarray:
+    """Per-window weights where every class weighs the same in total and, within a class, every
+    source the same: 300 one-second effects of one game and three long field recordings of another
+    each get half of what their class gets. Mean weight 1."""
+    weights = np.zeros(len(windows), dtype=np.float64)
+    for label in np.unique(windows.labels):
+        in_class = windows.labels == label
+        sources, counts = np.unique(windows.sources[in_class], return_counts=True)
+        for source, count in zip(sources, counts):
+            weights[in_class & (windows.sources == source)] = 1.0 / (len(sources) * count)
+    return (weights * len(windows) / weights.sum()).astype(np.float32)
+
+
 def balanced_weights(windows: WindowSet) -> np.ndarray:
     """Per-window training weights: every class weighs the same in total (noise is scarce), and
     within a class a source weighs by the square root of its size, so a 25-minute source does not

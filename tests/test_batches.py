@@ -47,3 +47,23 @@ def test_mixup_blends_features_and_targets_by_the_same_bounded_weight():
     assert np.allclose(y.sum(axis=1), 1) and y.max(axis=1).min() >= 0.7 - 1e-6
     # A window's value is its own class index blended like its target: sum(p_k * k).
     assert np.allclose(x[:, 0, 0], y @ np.arange(3), atol=1e-5)
+
+
+def test_drawing_by_weight_gives_each_source_its_share_whatever_its_size():
+    from ml.data import CorpusFile, WindowSet, source_balanced_weights
+
+    # One class, two sources: 300 short effects against 3 windows of long recordings.
+    sources = np.array(["noise/effects"] * 300 + ["noise/field"] * 3, dtype=object)
+    labels = np.full(303, 2)
+    features = (sources == "noise/field").astype(np.float32)[:, None, None] * np.ones((1, 2, 2), np.float32)
+    windows = WindowSet(features, labels, np.arange(303), sources, [CorpusFile(__file__, "noise", "noise/x")])
+    weights = source_balanced_weights(windows)
+    assert weights[sources == "noise/field"].sum() == pytest.approx(weights[sources == "noise/effects"].sum())
+
+    drawn = []
+    for _ in range(10):  # ten epochs, each drawn afresh
+        for x, y, w in training_batches(features, labels, weights, 64, seed=3, draw_by_weight=True):
+            drawn.append(x.numpy()[:, 0, 0])
+            assert np.all(w.numpy() == 1)
+    share_of_field = np.concatenate(drawn).mean()
+    assert share_of_field == pytest.approx(0.5, abs=0.05)  # not 3 in 303

@@ -60,3 +60,52 @@ def test_balanced_weights_give_every_class_the_same_total():
     totals = [weights[labels == k].sum() for k in range(3)]
     assert totals == pytest.approx([totals[0]] * 3)
     assert weights[0] < weights[85]  # a big source's windows weigh less each
+
+
+def write_manifest(corpus: Path, origins: dict[str, str]) -> None:
+    rows = ["path,label,source,duration_s,origin,license"]
+    for path in sorted(corpus.rglob("*.flac")):
+        relative = path.relative_to(corpus)
+        source = relative.parts[1]
+        rows.append(f"{relative},{relative.parts[0]},{source},2.0,{origins[source]},CC0")
+    (corpus / "manifest.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_sources_of_one_package_or_repository_never_sit_on_both_sides_of_a_fold(tiny_corpus):
+    origins = {
+        f"{label}-source{s}": f"Debian game{s}-data 1.0-{label} (sounds/{label})"
+        for label in ("music", "speech", "noise")
+        for s in range(4)
+    }
+    origins["noise-source3"] = "someone/effects@0123abcd:sfx/boom.wav"
+    origins["speech-source3"] = "someone/effects@0123abcd:voices/hello.wav"
+    write_manifest(tiny_corpus, origins)
+    files = scan_corpus(tiny_corpus)
+    groups = {f.source: f.split_group for f in files}
+    assert groups["music/music-source1"] == groups["noise/noise-source1"] == "debian:game1"
+    assert groups["speech/speech-source3"] == groups["noise/noise-source3"]
+    for seed in range(4):
+        folds = source_folds(files, 2, seed=seed)
+        assert sorted(s for fold in folds for s in fold) == sorted(groups)
+        for k, held_out in enumerate(folds):
+            rest = {groups[s] for j, fold in enumerate(folds) if j != k for s in fold}
+            assert not rest & {groups[s] for s in held_out}, "a group on both sides of a fold"
+        split = split_by_source(files, seed=seed)
+        sides = [{f.split_group for f in part} for part in (split.train, split.validation, split.test)]
+        assert not (sides[0] & sides[1]) and not (sides[0] & sides[2]) and not (sides[1] & sides[2])
+
+
+def test_no_source_of_the_shared_corpus_ends_up_on_both_sides_of_a_fold():
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    if not (corpus / "manifest.csv").is_file():
+        pytest.skip("the shared corpus is not beside this checkout")
+    files = scan_corpus(corpus)
+    groups = {f.source: f.split_group for f in files}
+    assert groups["noise/ufoai-ambience"] == groups["noise/ufoai-weapons"] == groups["noise/ufoai-foley"]
+    assert groups["noise/scorched3d-nature"] == groups["noise/scorched3d-apoc-city"]
+    assert groups["music/openclonk-music"] == groups["noise/openclonk-sfx"]
+    folds = source_folds(files, 4, seed=0)
+    for k, held_out in enumerate(folds):
+        rest = {groups[s] for j, fold in enumerate(folds) if j != k for s in fold}
+        assert not rest & {groups[s] for s in held_out}
+        assert {s.split("/")[0] for s in held_out} == {"music", "speech", "noise"}
