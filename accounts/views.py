@@ -4,13 +4,14 @@ change and reset are Django's own views (accounts/urls.py)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from accounts.forms import SignUpForm
+from accounts.forms import DeleteAccountForm, SignUpForm
+from classify import services
 
 
 def signup(request):
@@ -28,7 +29,24 @@ def signup(request):
 @login_required
 def profile(request):
     token, _ = Token.objects.get_or_create(user=request.user)
-    return render(request, "accounts/profile.html", {"token": token})
+    context = {"token": token, "delete_form": DeleteAccountForm(request.user)}
+    return render(request, "accounts/profile.html", context)
+
+
+@login_required
+@require_POST
+def delete_account(request):
+    """The account and all its data (clips, results, corrections, tokens, audio files)."""
+    form = DeleteAccountForm(request.user, request.POST)
+    if not form.is_valid():
+        token, _ = Token.objects.get_or_create(user=request.user)
+        context = {"token": token, "delete_form": form}
+        return render(request, "accounts/profile.html", context, status=400)
+    user = request.user
+    logout(request)
+    services.delete_user(user)
+    messages.success(request, "Your account and all your clips were deleted.")
+    return redirect("home")
 
 
 @login_required

@@ -6,6 +6,7 @@ default that works on a developer's machine.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -17,11 +18,24 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = envbool("DEBUG", False)
-SECRET_KEY = envstr("SECRET_KEY")
+# SECRET_KEY from the environment, else the file `make run` writes (var/secret_key), so every
+# command on this machine (`make superuser`, manage.py) signs with the same key.
+SECRET_KEY_FILE = Path(envstr("SECRET_KEY_FILE", str(VAR_DIR / "secret_key")))
+SECRET_KEY = envstr("SECRET_KEY") or (
+    SECRET_KEY_FILE.read_text().strip() if SECRET_KEY_FILE.is_file() else ""
+)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (`make run` makes one).")
     SECRET_KEY = "insecure-development-key-never-use-in-production"
+elif not DEBUG and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure")
+):
+    # Django's own rule for a key that can be guessed (check security.W009), made fatal.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak: use at least 50 characters with at least 5 different ones, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
@@ -51,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "accounts",
     "classify",
 ]
@@ -64,6 +79,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "classifier_site.middleware.RefuseControlCharacters",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lock-out response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "classifier_site.urls"
@@ -93,6 +111,21 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://...).")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out name or address is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lock-out (django-axes), for the login page and the API token endpoint alike: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one user name, or from one client address, that name
+# or address is refused for LOGIN_LOCKOUT_MINUTES, then unlocked by itself.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -130,7 +163,13 @@ STORAGES = {
 # Uploads: refused above these limits with a message, before any work is queued.
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 30 * 60)
+# Files per user (HTML form and API together, counted per file) and corrections per user.
 UPLOAD_RATE = envstr("UPLOAD_RATE", "120/hour")
+CORRECTION_RATE = envstr("CORRECTION_RATE", "60/minute")
+# Bytes of audio one user may keep stored (0: no quota).
+USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 2 * 1024 * 1024 * 1024)
+# A failed clip's file is kept this long (for staff to look at), then removed by the sweeper.
+FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -148,6 +187,13 @@ CLASSIFY_STALE_AFTER_S = envint("CLASSIFY_STALE_AFTER_S", CLASSIFY_TASK_TIMEOUT_
 CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 3600)
 
 REDIS_URL = envstr("REDIS_URL")
+# One cache shared by every web process and machine (throttles and limits count there): Redis
+# when REDIS_URL is set, else a table in PostgreSQL (`manage.py createcachetable`, run by migrate).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "shared_cache"}
+}
 Q_CLUSTER = {
     "name": "classify",
     "workers": envint("Q_WORKERS", 1),
@@ -179,7 +225,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"uploads": UPLOAD_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Audio classifier API",

@@ -9,3 +9,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("classify.urls")),
 ]
+
+handler400 = "classifier_site.errors.bad_request"
+handler403 = "classifier_site.errors.permission_denied"
+handler404 = "classifier_site.errors.not_found"
+handler500 = "classifier_site.errors.server_error"

@@ -8,6 +8,8 @@ class ClassifyConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from classify import signals  # noqa: F401  (connects the file clean-up)
+
         post_spawn.connect(warm_up_worker, dispatch_uid="classify-warm-up")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import soundfile
 from django.db import transaction
 
+from classify import limits
 from classify.models import Clip, Correction
 from ml import CLASS_NAMES
 from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
@@ -18,10 +19,20 @@ class CorrectionRefused(Exception):
     """A correction we cannot record; the message is for the user."""
 
 
+class CorrectionThrottled(CorrectionRefused):
+    def __init__(self, message: str, wait_s: float):
+        super().__init__(message)
+        self.wait_s = wait_s
+
+
 def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) -> Correction:
     """Record that the clip (or one of its segments) is really `new_label`."""
     if new_label not in CLASS_NAMES:
         raise CorrectionRefused(f"The label must be one of {', '.join(CLASS_NAMES)}.")
+    try:
+        limits.take_correction(user.pk)
+    except limits.LimitReached as reached:
+        raise CorrectionThrottled(f"Too many corrections: {reached}.", reached.wait_s) from None
     result = clip.result
     if result is None:
         raise CorrectionRefused("The clip has no classification to correct yet.")

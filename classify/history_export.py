@@ -50,13 +50,24 @@ def rows(clips) -> list[dict]:
     return out
 
 
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Text that a spreadsheet would read as a formula, quoted with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def response(clips, kind: str) -> HttpResponse:
     data = rows(clips)
     if kind == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=FIELDS)
         writer.writeheader()
-        writer.writerows(data)
+        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in data)
         reply = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     else:
         reply = HttpResponse(json.dumps(data, indent=1), content_type="application/json")

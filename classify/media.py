@@ -5,25 +5,26 @@ Django's FileResponse sends whole files only; browsers need `206 Partial Content
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from pathlib import Path
 
 from django.http import FileResponse, HttpResponse
 from django.utils.http import content_disposition_header
 
+from ml.audio import AUDIO_TYPES
+
 # Answer at most this much per range request: players ask for "bytes=0-" and then for more.
 MAX_RANGE_BYTES = 4 * 1024 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_EXTRA_TYPES = {".opus": "audio/ogg", ".webm": "audio/webm", ".m4a": "audio/mp4", ".flac": "audio/flac"}
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_TYPES_BY_SUFFIX = dict(AUDIO_TYPES.values())
+# A stored clip is only ever audio: nothing in it may run, even if a browser is asked to render it.
+AUDIO_ONLY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
 
 
-def content_type(path: Path) -> str:
-    return (
-        _EXTRA_TYPES.get(path.suffix.lower())
-        or mimetypes.guess_type(path.name)[0]
-        or "application/octet-stream"
-    )
+def content_type(path: Path) -> str | None:
+    """The audio type of a stored file, from the suffix upload gave it after decoding (never the
+    uploader's name); None for anything else (older uploads), which is only ever downloaded."""
+    return _TYPES_BY_SUFFIX.get(path.suffix.lower())
 
 
 def _range(header: str, size: int) -> tuple[int, int] | None:
@@ -41,9 +42,10 @@ def _range(header: str, size: int) -> tuple[int, int] | None:
 
 def ranged_file_response(request, path: Path, download_name: str) -> HttpResponse:
     size = path.stat().st_size
+    media_type = content_type(path)
     header = request.headers.get("Range", "")
     if not header:
-        response = FileResponse(path.open("rb"), content_type=content_type(path))
+        response = FileResponse(path.open("rb"), content_type=media_type or "application/octet-stream")
     else:
         wanted = _range(header, size)
         if wanted is None:
@@ -55,9 +57,13 @@ def ranged_file_response(request, path: Path, download_name: str) -> HttpRespons
         with path.open("rb") as handle:
             handle.seek(first)
             body = handle.read(last - first + 1)
-        response = HttpResponse(body, status=206, content_type=content_type(path))
+        response = HttpResponse(body, status=206, content_type=media_type or "application/octet-stream")
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition_header(False, download_name)
+    # The name says what the bytes are: the uploader's stem, the stored (decoded) suffix.
+    name = f"{Path(download_name).stem or 'recording'}{path.suffix.lower()}"
+    response["Content-Disposition"] = content_disposition_header(media_type is None, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = AUDIO_ONLY_POLICY
     response["Cache-Control"] = "private, max-age=3600"
     return response

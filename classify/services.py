@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,11 +19,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from classify import limits
 from classify.models import Classification, Clip, Segment
-from ml.audio import AudioDecodeError, probe
+from ml.audio import AUDIO_TYPES, AudioDecodeError, verify
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +33,14 @@ TASK_NAME = "classify.tasks.classify_clip"
 
 class UploadRejected(Exception):
     """An upload we will not keep; the message is for the person who sent it."""
+
+
+class UploadThrottled(UploadRejected):
+    """Over the upload rate: try again in `wait_s` seconds."""
+
+    def __init__(self, message: str, wait_s: float):
+        super().__init__(message)
+        self.wait_s = wait_s
 
 
 def _human_size(size: int) -> str:
@@ -53,27 +66,73 @@ def _sha256(uploaded: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def create_clip(owner, uploaded: UploadedFile) -> Clip:
-    """Store the file, check that it is audio we can read, create the clip and queue it.
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
-    A file that is not usable is removed again and UploadRejected raised: nothing is kept.
+
+def display_name(name: str | None) -> str:
+    """The uploader's file name, for display only: no folders, no control characters, never
+    empty, "." or ".."."""
+    cleaned = _UNSAFE_NAME_CHARACTERS.sub("", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return cleaned[:255] if cleaned not in ("", ".", "..") else "recording"
+
+
+def check_quota(owner, size: int) -> None:
+    quota = settings.USER_STORAGE_QUOTA_BYTES
+    if not quota:
+        return
+    used = Clip.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+    if used + size > quota:
+        raise UploadRejected(
+            f"Your storage is full: you keep {_human_size(used)} of {_human_size(quota)}. "
+            "Delete some clips to upload more."
+        )
+
+
+@contextmanager
+def local_copy(uploaded: UploadedFile) -> Iterator[Path]:
+    """A path to the upload's bytes: Django's temporary file where there is one, else a copy of
+    the in-memory upload in a temporary file that is removed afterwards."""
+    if hasattr(uploaded, "temporary_file_path"):
+        yield Path(uploaded.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(prefix="upload-") as copy:
+        for chunk in uploaded.chunks():
+            copy.write(chunk)
+        copy.flush()
+        uploaded.seek(0)
+        yield Path(copy.name)
+
+
+def create_clip(owner, uploaded: UploadedFile) -> Clip:
+    """Check the upload completely, then store it, create the clip and queue it.
+
+    Everything an upload can know is refused here, before anything is stored: over the rate or
+    the quota, empty, too big, not audio, corrupt, truncated, silent, too short or too long (the
+    whole stream is decoded, without TensorFlow). The stored name's extension comes from the
+    decoded container, never from the uploader's file name.
     """
+    try:
+        limits.take_uploads(owner.pk)
+    except limits.LimitReached as reached:
+        raise UploadThrottled(f"Too many uploads: {reached}.", reached.wait_s) from None
     check_upload(uploaded)
+    check_quota(owner, uploaded.size)
+    with local_copy(uploaded) as path:
+        try:
+            info = verify(path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
+        except AudioDecodeError as error:
+            raise UploadRejected(str(error)) from None
+    suffix = AUDIO_TYPES.get(info.format, (".audio",))[0]
     clip = Clip(
         owner=owner,
-        original_filename=Path(uploaded.name or "recording").name[:255],
+        original_filename=display_name(uploaded.name),
         size_bytes=uploaded.size,
         sha256=_sha256(uploaded),
+        duration_s=info.duration_s,
+        sample_rate=info.sample_rate or None,
+        channels=info.channels or None,
     )
-    clip.file.save(uploaded.name or "recording", uploaded, save=False)
-    try:
-        info = probe(clip.file.path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
-    except AudioDecodeError as error:
-        clip.file.delete(save=False)
-        raise UploadRejected(str(error)) from None
-    clip.duration_s = info.duration_s
-    clip.sample_rate = info.sample_rate or None
-    clip.channels = info.channels or None
+    clip.file.save(f"recording{suffix}", uploaded, save=False)
     try:
         with transaction.atomic():
             clip.save()
@@ -223,9 +282,27 @@ def sweep_stale(dry_run: bool = False, now=None) -> dict[str, list[int]]:
     return outcome
 
 
+def purge_failed_files(dry_run: bool = False, now=None) -> list[int]:
+    """Remove the stored audio of clips that failed longer than FAILED_CLIP_RETENTION_S ago: the
+    row (and its message) stays in the history, the file does not."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.FAILED_CLIP_RETENTION_S)
+    expired = Clip.objects.filter(status=Clip.Status.FAILED, finished_at__lt=cutoff).exclude(file="")
+    purged = []
+    for clip in expired:
+        purged.append(clip.pk)
+        if not dry_run:
+            clip.file.delete(save=False)
+            Clip.objects.filter(pk=clip.pk).update(file="")
+    return purged
+
+
 def delete_clip(clip: Clip) -> None:
-    """Remove the row and the stored file (after the transaction commits)."""
-    storage, name = clip.file.storage, clip.file.name
+    """Remove the row; its stored file goes once the deletion commits (classify/signals.py,
+    which also covers clips deleted with their owner)."""
+    clip.delete()
+
+
+def delete_user(user) -> None:
+    """A user and everything of theirs: clips, results, corrections, tokens, and audio files."""
     with transaction.atomic():
-        clip.delete()
-        transaction.on_commit(lambda: storage.delete(name) if name else None)
+        user.delete()

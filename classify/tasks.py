@@ -12,4 +12,5 @@ def classify_clip(clip_id: int) -> str:
 
 def sweep_stale_clips() -> str:
     outcome = services.sweep_stale()
-    return f"requeued {outcome['requeued']}, failed {outcome['failed']}"
+    purged = services.purge_failed_files()
+    return f"requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"

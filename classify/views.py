@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -59,13 +60,17 @@ def history(request):
 @login_required
 def upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
+    throttled = False
     if request.method == "POST" and form.is_valid():
         created, rejected = [], []
         for uploaded in form.cleaned_data["files"]:
             try:
                 created.append(services.create_clip(request.user, uploaded))
+            except services.UploadThrottled as error:
+                throttled = True
+                rejected.append(f"{services.display_name(uploaded.name)}: {error}")
             except services.UploadRejected as error:
-                rejected.append(f"{uploaded.name}: {error}")
+                rejected.append(f"{services.display_name(uploaded.name)}: {error}")
         for problem in rejected:
             form.add_error("files", problem)
         if created and not rejected:
@@ -74,7 +79,9 @@ def upload(request):
         if created:
             messages.success(request, f"{len(created)} clip(s) uploaded and queued.")
     context = {"form": form, "max_minutes": settings.UPLOAD_MAX_DURATION_S // 60}
-    return render(request, "classify/upload.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "classify/upload.html", context, status=429 if throttled else 400 if form.errors else 200
+    )
 
 
 def _own_clip(request, clip_id: int) -> Clip:
@@ -126,15 +133,24 @@ def waveform_path(columns: list[list[float]]) -> str:
 @require_POST
 def clip_correct(request, clip_id: int):
     clip = _own_clip(request, clip_id)
-    segment = request.POST.get("segment", "")
     try:
-        correct(
-            clip, request.user, request.POST.get("label", ""), int(segment) if segment.isdigit() else None
-        )
+        segment = parse_index(request.POST.get("segment", ""))
+        correct(clip, request.user, request.POST.get("label", ""), segment)
         messages.success(request, "Thanks: your correction was saved.")
     except CorrectionRefused as error:
         messages.error(request, str(error))
     return redirect(clip)
+
+
+def parse_index(text: str) -> int | None:
+    """A segment index from a form: ASCII digits only ("²" is a digit to str.isdigit, not to
+    int), within range; empty means the whole clip."""
+    text = text.strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"[0-9]{1,6}", text):
+        raise CorrectionRefused("The segment must be a whole number.")
+    return int(text)
 
 
 @login_required

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +40,36 @@ class AudioDecodeError(Exception):
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the container says before decoding: duration may be None when it does not say."""
+    """What the container says before decoding: duration may be None when it does not say.
+    `format` is the container we found ("wav", "flac", "ogg", "opus", "mp3", "webm", "m4a", or
+    ffprobe's name): it, never the uploader's file name, picks the stored name and served type."""
 
     duration_s: float | None
     sample_rate: int
     channels: int
+    format: str = ""
+
+
+# Container -> (stored suffix, media type). Anything else is served as a download.
+AUDIO_TYPES = {
+    "wav": (".wav", "audio/wav"),
+    "flac": (".flac", "audio/flac"),
+    "ogg": (".ogg", "audio/ogg"),
+    "opus": (".opus", "audio/ogg"),
+    "mp3": (".mp3", "audio/mpeg"),
+    "webm": (".webm", "audio/webm"),
+    "m4a": (".m4a", "audio/mp4"),
+    "aiff": (".aiff", "audio/aiff"),
+}
+_FFPROBE_FORMATS = {"matroska": "webm", "webm": "webm", "mov": "m4a", "mp4": "m4a", "m4a": "m4a"}
+_SOUNDFILE_FORMATS = {
+    "WAV": "wav",
+    "WAVEX": "wav",
+    "FLAC": "flac",
+    "MP3": "mp3",
+    "AIFF": "aiff",
+    "OGG": "ogg",
+}
 
 
 @dataclass(frozen=True)
@@ -99,27 +125,106 @@ def decode(path: str | Path, max_duration_s: float | None = None) -> DecodedAudi
         info, samples = _decode_with_ffmpeg(path, limit_s)
 
     duration_s = len(samples) / SAMPLE_RATE
-    if info.duration_s and duration_s < TRUNCATION_TOLERANCE * info.duration_s - 0.5:
-        raise AudioDecodeError(
-            f"The file is truncated: it promises {info.duration_s:.1f} s of audio "
-            f"but only {duration_s:.1f} s could be read."
-        )
-    _refuse_if_too_long(duration_s, limit_s)
-    if duration_s < MIN_DURATION_S:
-        raise AudioDecodeError(
-            f"The recording is too short to classify ({duration_s:.2f} s; at least "
-            f"{MIN_DURATION_S} s is needed)."
-        )
-    if not np.all(np.isfinite(samples)):
-        raise AudioDecodeError("The file is corrupt: it decodes to invalid sample values.")
-    if float(np.max(np.abs(samples))) < SILENCE_PEAK:
-        raise AudioDecodeError("The recording is silent: there is nothing to classify.")
+    finite = bool(np.all(np.isfinite(samples)))
+    peak = float(np.max(np.abs(samples))) if finite and len(samples) else 0.0
+    _check_decoded(info, duration_s, limit_s, peak, finite)
     return DecodedAudio(
         samples=samples,
         duration_s=duration_s,
         original_sample_rate=info.sample_rate,
         channels=info.channels,
     )
+
+
+def verify(path: str | Path, max_duration_s: float | None = None) -> AudioInfo:
+    """Decode the whole file as a stream, block by block, and apply every check `decode` applies
+    (empty, not audio, corrupt, truncated, too short, too long, silent) without holding the audio
+    in memory: what an upload can know is refused at upload, in the web process, without
+    TensorFlow. The result's duration is the decoded one."""
+    path = Path(path)
+    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
+    _refuse_if_empty(path)
+    try:
+        info = _soundfile_info(path)
+        streamed = _stream_soundfile(path, info, limit_s)
+    except _NotForSoundfile:
+        info = probe_with_ffprobe(path)
+        streamed = _stream_ffmpeg(path, limit_s)
+    duration_s, peak, finite = streamed
+    _check_decoded(info, duration_s, limit_s, peak, finite)
+    return AudioInfo(round(duration_s, 3), info.sample_rate, info.channels, info.format)
+
+
+def _check_decoded(info: AudioInfo, duration_s: float, limit_s: float, peak: float, finite: bool) -> None:
+    """The checks on what was decoded, shared by `decode` and `verify`."""
+    if info.duration_s and duration_s < TRUNCATION_TOLERANCE * info.duration_s - 0.5:
+        raise AudioDecodeError(
+            f"The file is truncated: it promises {info.duration_s:.1f} s of audio "
+            f"but only {duration_s:.1f} s could be read."
+        )
+    if duration_s > limit_s:
+        # Decoding stops one second past the limit, so the length read is not the file's.
+        raise AudioDecodeError(f"The recording is too long: the limit is {_length(limit_s)}.")
+    if duration_s < MIN_DURATION_S:
+        raise AudioDecodeError(
+            f"The recording is too short to classify ({duration_s:.2f} s; at least "
+            f"{MIN_DURATION_S} s is needed)."
+        )
+    if not finite:
+        raise AudioDecodeError("The file is corrupt: it decodes to invalid sample values.")
+    if peak < SILENCE_PEAK:
+        raise AudioDecodeError("The recording is silent: there is nothing to classify.")
+
+
+STREAM_BLOCK_FRAMES = 1 << 16
+
+
+def _stream_soundfile(path: Path, info: AudioInfo, limit_s: float) -> tuple[float, float, bool]:
+    """(seconds, peak, all finite) read block by block, at most one second past the limit."""
+    if info.duration_s is not None:
+        _refuse_if_too_long(info.duration_s, limit_s)
+    max_frames = int((limit_s + 1) * info.sample_rate)
+    frames, peak, finite = 0, 0.0, True
+    try:
+        with soundfile.SoundFile(str(path)) as stream:
+            while frames < max_frames:
+                block = stream.read(min(STREAM_BLOCK_FRAMES, max_frames - frames), dtype="float32")
+                if not len(block):
+                    break
+                frames += len(block)
+                if not np.all(np.isfinite(block)):
+                    finite = False
+                    break
+                peak = max(peak, float(np.max(np.abs(block))))
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
+    return frames / max(info.sample_rate, 1), peak, finite
+
+
+def _stream_ffmpeg(path: Path, limit_s: float) -> tuple[float, float, bool]:
+    """As `_stream_soundfile`, through an ffmpeg pipe of 16 kHz mono float32."""
+    command = _ffmpeg_command(path, limit_s)
+    started = time.monotonic()
+    samples, peak, finite = 0, 0.0, True
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as process:
+        assert process.stdout is not None
+        leftover = b""
+        while chunk := process.stdout.read(4 * STREAM_BLOCK_FRAMES):
+            if time.monotonic() - started > FFMPEG_TIMEOUT_S:
+                process.kill()
+                raise AudioDecodeError("The file took too long to decode; it may be corrupt.")
+            chunk = leftover + chunk
+            usable = len(chunk) - len(chunk) % 4
+            block, leftover = np.frombuffer(chunk[:usable], dtype="<f4"), chunk[usable:]
+            samples += len(block)
+            if not np.all(np.isfinite(block)):
+                finite = False
+            elif len(block):
+                peak = max(peak, float(np.max(np.abs(block))))
+        returncode = process.wait()
+    if returncode != 0 and samples == 0:
+        raise AudioDecodeError("The file is corrupt and cannot be decoded.")
+    return samples / SAMPLE_RATE, peak, finite
 
 
 class _NotForSoundfile(Exception):
@@ -135,10 +240,14 @@ def _refuse_if_unusual(info: AudioInfo) -> AudioInfo:
     return info
 
 
+def _length(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def _refuse_if_too_long(duration_s: float, limit_s: float) -> None:
     if duration_s > limit_s:
         raise AudioDecodeError(
-            f"The recording is too long ({duration_s / 60:.1f} min); the limit is {limit_s / 60:.0f} min."
+            f"The recording is too long ({duration_s / 60:.1f} min); the limit is {_length(limit_s)}."
         )
 
 
@@ -162,7 +271,10 @@ def _soundfile_info(path: Path) -> AudioInfo:
     cut = _CUT_CHUNK.search(sf_info.extra_info or "")
     if claimed_s and cut and int(cut["actual"]) > 0:
         claimed_s *= int(cut["claimed"]) / int(cut["actual"])
-    return _refuse_if_unusual(AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels)))
+    container = _SOUNDFILE_FORMATS.get(sf_info.format, sf_info.format.lower())
+    if container == "ogg" and sf_info.subtype == "OPUS":
+        container = "opus"
+    return _refuse_if_unusual(AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels), container))
 
 
 def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
@@ -193,7 +305,7 @@ def probe_with_ffprobe(path: Path) -> AudioInfo:
     command = [
         _require("ffprobe"),
         *("-v", "error", "-select_streams", "a:0", "-print_format", "json"),
-        *("-show_entries", "stream=sample_rate,channels,duration:format=duration"),
+        *("-show_entries", "stream=sample_rate,channels,duration:format=duration,format_name"),
         str(path),
     ]
     try:
@@ -211,11 +323,14 @@ def probe_with_ffprobe(path: Path) -> AudioInfo:
     duration = _positive_float(stream.get("duration")) or _positive_float(
         (report.get("format") or {}).get("duration")
     )
+    format_names = str((report.get("format") or {}).get("format_name") or "").split(",")
+    container = next((_FFPROBE_FORMATS[n] for n in format_names if n in _FFPROBE_FORMATS), format_names[0])
     return _refuse_if_unusual(
         AudioInfo(
             duration_s=duration,
             sample_rate=int(_positive_float(stream.get("sample_rate")) or 0),
             channels=int(stream.get("channels") or 0),
+            format=container,
         )
     )
 
@@ -228,16 +343,20 @@ def _positive_float(value: object) -> float | None:
     return number if np.isfinite(number) and number > 0 else None
 
 
-def _decode_with_ffmpeg(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
-    info = probe_with_ffprobe(path)
-    if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, limit_s)
-    command = [
+def _ffmpeg_command(path: Path, limit_s: float) -> list[str]:
+    return [
         _require("ffmpeg"),
         *("-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0"),
         # One second past the limit is enough to know a header-less stream is too long.
         *("-t", f"{limit_s + 1:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"),
     ]
+
+
+def _decode_with_ffmpeg(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
+    info = probe_with_ffprobe(path)
+    if info.duration_s is not None:
+        _refuse_if_too_long(info.duration_s, limit_s)
+    command = _ffmpeg_command(path, limit_s)
     try:
         completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:

@@ -172,12 +172,11 @@ def test_schema_and_docs_are_served(client):
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
 
 
-def test_uploads_are_throttled_per_user(alice_api, bob_api, music_wav, monkeypatch):
+def test_uploads_are_throttled_per_user(alice_api, bob_api, music_wav, settings):
     from django.core.cache import cache
-    from rest_framework.throttling import ScopedRateThrottle
 
     cache.clear()
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"uploads": "2/minute"})
+    settings.UPLOAD_RATE = "2/minute"
     statuses = [
         alice_api.post("/api/clips/", {"file": as_upload(music_wav)}, format="multipart").status_code
         for _ in range(3)

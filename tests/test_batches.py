@@ -62,7 +62,7 @@ def test_drawing_by_weight_gives_each_source_its_share_whatever_its_size():
 
     drawn = []
     for _ in range(10):  # ten epochs, each drawn afresh
-        for x, y, w in training_batches(features, labels, weights, 64, seed=3, draw_by_weight=True):
+        for x, _targets, w in training_batches(features, labels, weights, 64, seed=3, draw_by_weight=True):
             drawn.append(x.numpy()[:, 0, 0])
             assert np.all(w.numpy() == 1)
     share_of_field = np.concatenate(drawn).mean()

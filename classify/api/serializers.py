@@ -27,7 +27,11 @@ class SegmentSerializer(serializers.Serializer):
 class CorrectionRequestSerializer(serializers.Serializer):
     label = serializers.ChoiceField(choices=CLASS_NAMES)
     segment = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, help_text="segment index; omit for the whole clip"
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=999_999,
+        help_text="segment index, counted from 0; omit for the whole clip",
     )
 
 
@@ -119,3 +123,38 @@ class ClipSerializer(serializers.ModelSerializer):
 
 class ClipUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="An audio file: wav, flac, ogg, opus, mp3, m4a or webm.")
+
+
+class HistoryRowSerializer(serializers.Serializer):
+    """One row of the history export (classify/history_export.py)."""
+
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+    status = serializers.ChoiceField(choices=Clip.Status.values)
+    label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
+    corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    music = serializers.FloatField(allow_null=True)
+    speech = serializers.FloatField(allow_null=True)
+    noise = serializers.FloatField(allow_null=True)
+    duration_s = serializers.FloatField(allow_null=True)
+    model_version = serializers.CharField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """What every refusal carries: a sentence for a person."""
+
+    detail = serializers.CharField()
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """A 400 about the request's fields: each field with its messages (or `detail`)."""
+
+    file = serializers.ListField(child=serializers.CharField(), required=False)
+    label = serializers.ListField(child=serializers.CharField(), required=False)
+    segment = serializers.ListField(child=serializers.CharField(), required=False)
+    type = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.JSONField(required=False)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from classify import history_export, services
 from classify.api.serializers import (
@@ -17,12 +17,25 @@ from classify.api.serializers import (
     ClipUploadSerializer,
     CorrectionRequestSerializer,
     CorrectionSerializer,
+    ErrorSerializer,
+    FieldErrorsSerializer,
+    HistoryRowSerializer,
 )
-from classify.corrections import CorrectionRefused, correct
+from classify.corrections import CorrectionRefused, CorrectionThrottled, correct
 from classify.filters import filter_clips
 from classify.models import Clip, Segment
 
+# Refusals every endpoint can answer with, documented so clients (and the schema fuzz) know them.
+UNAUTHORISED = {401: ErrorSerializer, 403: ErrorSerializer}
+NOT_FOUND = {404: ErrorSerializer}
+TOO_MANY = {429: ErrorSerializer}
+BAD_REQUEST = {400: FieldErrorsSerializer}
 
+
+@extend_schema_view(
+    retrieve=extend_schema(responses={200: ClipSerializer, **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST}),
+    destroy=extend_schema(responses={204: None, **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST}),
+)
 class ClipViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -43,28 +56,28 @@ class ClipViewSet(
             clips = filter_clips(clips, self.request.query_params)
         return clips
 
-    def get_throttles(self):
-        if self.action == "create":
-            self.throttle_scope = "uploads"
-            return [ScopedRateThrottle()]
-        return super().get_throttles()
-
     @extend_schema(
         parameters=[
             OpenApiParameter("label", enum=["music", "speech", "noise"]),
             OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
             OpenApiParameter("search", str, description="part of the file name"),
-        ]
+        ],
+        responses={200: ClipSerializer(many=True), **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST},
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request={"multipart/form-data": ClipUploadSerializer}, responses={201: ClipSerializer})
+    @extend_schema(
+        request={"multipart/form-data": ClipUploadSerializer},
+        responses={201: ClipSerializer, **BAD_REQUEST, **UNAUTHORISED, **TOO_MANY},
+    )
     def create(self, request, *args, **kwargs):
         upload = ClipUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
             clip = services.create_clip(request.user, upload.validated_data["file"])
+        except services.UploadThrottled as error:
+            raise Throttled(wait=error.wait_s, detail=str(error)) from None
         except services.UploadRejected as error:
             raise ValidationError({"file": [str(error)]}) from None
         data = ClipSerializer(self.get_queryset().get(pk=clip.pk), context={"request": request}).data
@@ -73,7 +86,10 @@ class ClipViewSet(
     def perform_destroy(self, clip: Clip) -> None:
         services.delete_clip(clip)
 
-    @extend_schema(request=CorrectionRequestSerializer, responses={201: CorrectionSerializer})
+    @extend_schema(
+        request=CorrectionRequestSerializer,
+        responses={201: CorrectionSerializer, **BAD_REQUEST, **NOT_FOUND, **UNAUTHORISED, **TOO_MANY},
+    )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
     def corrections(self, request, pk=None):
         """Say what the clip (or one segment, by index) really is."""
@@ -84,15 +100,27 @@ class ClipViewSet(
             correction = correct(
                 clip, request.user, wanted.validated_data["label"], wanted.validated_data.get("segment")
             )
+        except CorrectionThrottled as error:
+            raise Throttled(wait=error.wait_s, detail=str(error)) from None
         except CorrectionRefused as error:
             raise ValidationError({"detail": [str(error)]}) from None
         return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        parameters=[OpenApiParameter("type", enum=["csv", "json"], description="file type, json by default")],
-        responses={(200, "text/csv"): str, (200, "application/json"): str},
+        parameters=[
+            OpenApiParameter("type", enum=["csv", "json"], description="file type, json by default"),
+            OpenApiParameter("label", enum=["music", "speech", "noise"]),
+            OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
+            OpenApiParameter("search", str, description="part of the file name"),
+        ],
+        responses={
+            (200, "application/json"): HistoryRowSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            **BAD_REQUEST,
+            **UNAUTHORISED,
+        },
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def export(self, request):
         """The whole (filtered) history as a CSV or JSON download."""
         kind = request.query_params.get("type", "json")

@@ -2,11 +2,14 @@
 
 from django.core.management.base import BaseCommand
 
-from classify.services import sweep_stale
+from classify.services import purge_failed_files, sweep_stale
 
 
 class Command(BaseCommand):
-    help = "Requeue clips stuck in processing or queue; fail those out of attempts. Idempotent."
+    help = (
+        "Requeue clips stuck in processing or queue; fail those out of attempts; remove the files "
+        "of clips that failed longer ago than FAILED_CLIP_RETENTION_S. Idempotent."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
@@ -17,3 +20,6 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} {len(outcome['requeued'])} clip(s): {outcome['requeued']}")
         verb = "would fail" if dry_run else "failed"
         self.stdout.write(f"{verb} {len(outcome['failed'])} clip(s): {outcome['failed']}")
+        purged = purge_failed_files(dry_run=dry_run)
+        verb = "would remove" if dry_run else "removed"
+        self.stdout.write(f"{verb} the files of {len(purged)} failed clip(s): {purged}")

@@ -1,0 +1,22 @@
+"""What a locked-out sign-in gets (django-axes calls this): a 429 that says why and for how long,
+as JSON for the API and as a page for people."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+
+
+def locked_out(request, credentials=None, *args, **kwargs):
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = (
+        f"Too many failed sign-in attempts for this account or from this address. "
+        f"Sign-in is locked for {minutes} minutes; try again later."
+    )
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response

@@ -1,0 +1,19 @@
+"""A new password ends every API token: whoever learnt the old password may have taken a token."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+from rest_framework.authtoken.models import Token
+
+
+@receiver(pre_save, sender=get_user_model(), dispatch_uid="accounts-rotate-token")
+def rotate_token_on_password_change(sender, instance, update_fields=None, **kwargs) -> None:
+    """Any way a password changes (the form, a reset, admin, `set_password`) goes through a
+    save of the user: compare the stored hash with the new one and drop the tokens if it moved."""
+    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return
+    stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if stored is not None and stored != instance.password:
+        Token.objects.filter(user_id=instance.pk).delete()

@@ -1,0 +1,34 @@
+"""Refuse requests whose query string carries control characters, in one place for HTML and API.
+
+PostgreSQL text cannot hold NUL, and no legitimate search, filter or page number needs any C0
+control character or DEL: such a request is a 400 with a message, never a 500 further down.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponseBadRequest, JsonResponse
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+MESSAGE = "The request's parameters contain control characters (such as NUL), which are not allowed."
+
+
+def has_control_characters(params) -> bool:
+    return any(
+        CONTROL_CHARACTERS.search(key)
+        or any(CONTROL_CHARACTERS.search(value) for value in params.getlist(key))
+        for key in params
+    )
+
+
+class RefuseControlCharacters:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if has_control_characters(request.GET):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": MESSAGE}, status=400)
+            return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
