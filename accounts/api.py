@@ -6,7 +6,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+
+from accounts.lockout import locked_out
 
 
 class TokenSerializer(serializers.Serializer):
@@ -35,4 +38,11 @@ class TokenView(ObtainAuthToken):
         auth=[],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the request it was given, which here is DRF's wrapper, not the
+            # Django request its middleware looks at: answer the lock-out ourselves.
+            if getattr(request, "axes_locked_out", False):
+                return locked_out(request._request)
+            raise

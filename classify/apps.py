@@ -9,6 +9,9 @@ class ClassifyConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from classify import signals  # noqa: F401  (connects the file clean-up)
+        from classify.multipart import name_unnamed_uploads
+
+        name_unnamed_uploads()
 
         post_spawn.connect(warm_up_worker, dispatch_uid="classify-warm-up")
 

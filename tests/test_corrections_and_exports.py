@@ -110,3 +110,14 @@ def test_users_download_their_history_as_csv_and_json(alice_browser, alice_api, 
     }
     assert json.loads(bob_api.get("/api/clips/export/").content) == []
     assert alice_api.get("/api/clips/export/?type=xml").status_code == 400
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("evil.example")', "+1+1.wav", "-2.wav", "@SUM(A1).wav"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(alice_browser, alice, music_wav, name):
+    from classify import services
+
+    services.create_clip(alice, as_upload(music_wav, name=name))
+    rows = list(csv.DictReader(io.StringIO(alice_browser.get("/clips/export.csv").content.decode())))
+    assert rows[0]["filename"] == "'" + name
+    json_rows = alice_browser.get("/clips/export.json").json()
+    assert json_rows[0]["filename"] == name  # JSON is data, not a spreadsheet: kept as it is

@@ -1,0 +1,59 @@
+"""One deletion path for a user's data: deleting a user, from admin or by themselves on the
+profile page, removes their clips, results, corrections, tokens and audio files, and nothing of
+anyone else's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from classify import services
+from classify.models import Classification, Clip, Correction
+from tests.conftest import PASSWORD, as_upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def clip_of(user, path) -> Clip:
+    clip = services.create_clip(user, as_upload(path))  # transactional: classified on commit
+    clip.refresh_from_db()
+    assert clip.status == Clip.Status.DONE, clip.error
+    return clip
+
+
+def test_deleting_a_user_in_admin_removes_their_files_and_rows(admin_client, alice, bob, music_wav):
+    alice_clip, bob_clip = clip_of(alice, music_wav), clip_of(bob, music_wav)
+    from classify.corrections import correct
+
+    correct(alice_clip, alice, "noise")
+    alice_file, bob_file = Path(alice_clip.file.path), Path(bob_clip.file.path)
+    response = admin_client.post(f"/admin/auth/user/{alice.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not alice_file.exists() and bob_file.exists()
+    assert not Clip.objects.filter(owner_id=alice.pk).exists()
+    assert not Classification.objects.filter(clip_id=alice_clip.pk).exists()
+    assert not Correction.objects.filter(user_id=alice.pk).exists()
+    assert Clip.objects.filter(pk=bob_clip.pk).exists()
+
+
+def test_users_delete_their_own_account_after_giving_their_password(client, alice, bob, music_wav):
+    alice_clip, bob_clip = clip_of(alice, music_wav), clip_of(bob, music_wav)
+    Token.objects.create(user=alice)
+    client.force_login(alice)
+    refused = client.post("/accounts/profile/delete/", {"password": "not it"})
+    assert refused.status_code == 400 and b"nothing was deleted" in refused.content
+    assert Clip.objects.filter(pk=alice_clip.pk).exists()
+
+    done = client.post("/accounts/profile/delete/", {"password": PASSWORD}, follow=True)
+    assert b"Your account and all your clips were deleted" in done.content
+    assert not type(alice).objects.filter(pk=alice.pk).exists()
+    assert not Path(alice_clip.file.path).exists() and not Token.objects.filter(user_id=alice.pk).exists()
+    assert Path(bob_clip.file.path).exists()
+    assert client.get("/accounts/profile/").status_code == 302  # signed out
+
+
+def test_deleting_an_account_needs_a_post(client, alice):
+    client.force_login(alice)
+    assert client.get("/accounts/profile/delete/").status_code == 405

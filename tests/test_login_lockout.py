@@ -1,0 +1,61 @@
+"""Guessing passwords gets nowhere: after a few failures a user name (or a client address) is
+locked out of the login page and the token endpoint alike, with a clear message, until the
+lock-out ends by itself."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.utils import timezone
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, username, password):
+    return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+def test_the_login_page_locks_a_user_name_after_repeated_failures(client, alice, settings):
+    statuses = [login(client, "alice", "wrong guess").status_code for _ in range(settings.AXES_FAILURE_LIMIT)]
+    assert statuses == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429]  # the last failure locks
+    locked = login(client, "alice", PASSWORD)
+    assert locked.status_code == 429
+    assert b"Too many failed sign-in attempts" in locked.content and b"Audio classifier" in locked.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_token_endpoint_locks_too_and_says_so_in_json(client, alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/api/auth/token/", {"username": "alice", "password": "nope"})
+    locked = client.post("/api/auth/token/", {"username": "alice", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "Too many failed sign-in attempts" in locked.json()["detail"]
+    assert int(locked["Retry-After"]) > 0
+
+
+def test_failures_on_one_endpoint_count_on_the_other(client, alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/api/auth/token/", {"username": "alice", "password": "nope"})
+    assert login(client, "alice", PASSWORD).status_code == 429
+
+
+def test_the_lock_out_ends_by_itself(client, alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        login(client, "alice", "wrong guess")
+    assert login(client, "alice", PASSWORD).status_code == 429
+    # Time passes: the failures are older than the cool-off.
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1)
+    )
+    response = login(client, "alice", PASSWORD)
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_a_few_mistakes_then_the_right_password_still_signs_in(client, alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        login(client, "alice", "typo")
+    assert login(client, "alice", PASSWORD).status_code == 302
