@@ -175,3 +175,29 @@ def test_the_clip_page_updates_itself_when_the_worker_finishes(
     services.requeue(clip)
     page.wait_for_selector("[data-label]", timeout=60_000)  # we never reloaded: the page did
     assert page.locator("[data-timeline] .seg").count() >= 2
+
+
+def test_a_polyglot_upload_named_html_never_runs_its_script_on_the_site(
+    browser_factory, live_server, tmp_path
+):
+    from django.contrib.auth.models import User
+
+    from classify import services
+    from tests.conftest import as_upload
+    from tests.test_audio_serving import polyglot_wav
+
+    page = browser_factory().new_page()
+    # The file really is a working script when a browser takes it for HTML...
+    page.set_content(polyglot_wav().decode("latin-1"))
+    assert page.evaluate("window.pwned") == 1
+    # ...but uploaded as "poly.html" and opened from the site, it is audio and nothing runs.
+    sign_up(page, live_server.url, "mallory")
+    path = tmp_path / "poly.html"
+    path.write_bytes(polyglot_wav())
+    clip = services.create_clip(
+        User.objects.get(username="mallory"), as_upload(path, content_type="text/html")
+    )
+    response = page.goto(f"{live_server.url}/clips/{clip.pk}/audio/")
+    assert response.headers["content-type"] == "audio/wav"
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.pwned") is None and page.title() != "pwned"
