@@ -9,6 +9,9 @@
    class that lasts two windows or more survives.
 3. Clip label: the duration-weighted mean of the smoothed window probabilities; its largest
    class is the label and its value the confidence.
+4. Uncertain: a window, segment or clip whose top two classes lie within a margin of each other
+   is flagged rather than stated; the margin is chosen on cross-validated outputs
+   (python -m ml.uncertainty) and stored in the model's metadata.
 """
 
 from __future__ import annotations
@@ -20,6 +23,19 @@ from scipy.ndimage import median_filter
 from scipy.optimize import minimize, minimize_scalar
 
 DEFAULT_SMOOTHING_WINDOWS = 3
+# Used by models whose metadata predates the margin (chosen by `python -m ml.uncertainty`).
+DEFAULT_UNCERTAIN_MARGIN = 0.2
+
+
+def top_two_margin(probabilities: np.ndarray) -> np.ndarray:
+    """Per row, the largest probability minus the second largest (1-D input: one row)."""
+    ordered = np.sort(np.atleast_2d(probabilities), axis=1)
+    return ordered[:, -1] - ordered[:, -2]
+
+
+def is_uncertain(probabilities: np.ndarray, margin: float) -> np.ndarray:
+    """True where the top two classes are within `margin` of each other."""
+    return top_two_margin(probabilities) < margin
 
 
 def calibrate(probabilities: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml import CLASS_NAMES
 from ml.audio import decode
-from ml.decision import DEFAULT_SMOOTHING_WINDOWS, Calibration, decide
+from ml.decision import DEFAULT_SMOOTHING_WINDOWS, DEFAULT_UNCERTAIN_MARGIN, Calibration, decide, is_uncertain
 from ml.features import FeatureSettings, extract
 from ml.waveform import peaks
 
@@ -30,6 +30,7 @@ class Segment:
     end: float
     label: str
     probabilities: dict[str, float]
+    uncertain: bool = False  # the top two classes within the model's margin
 
 
 @dataclass
@@ -44,12 +45,14 @@ class ClassificationResult:
     sample_rate: int = 0
     channels: int = 0
     waveform: list[list[float]] = field(default_factory=list)  # [min, max] per column
+    uncertain: bool = False
 
     def to_dict(self) -> dict:
         """The public shape: what `ml.classify --json` prints and the platform stores."""
         return {
             "label": self.label,
             "confidence": self.confidence,
+            "uncertain": self.uncertain,
             "probabilities": self.probabilities,
             "duration_s": self.duration_s,
             "model_version": self.model_version,
@@ -61,7 +64,7 @@ def _as_dict(probabilities: np.ndarray) -> dict[str, float]:
     return {name: round(float(p), 4) for name, p in zip(CLASS_NAMES, probabilities)}
 
 
-def merge_runs(windows: list[Segment]) -> list[Segment]:
+def merge_runs(windows: list[Segment], uncertain_margin: float = DEFAULT_UNCERTAIN_MARGIN) -> list[Segment]:
     """Join neighbouring windows of the same label into one segment; overlapping windows hand
     over at the midpoint of their overlap. A run's probabilities are the duration-weighted mean."""
     runs: list[Segment] = []
@@ -80,6 +83,7 @@ def merge_runs(windows: list[Segment]) -> list[Segment]:
             weights.append(np.append(vector, max(end - start, 1e-3)))
     for run, total in zip(runs, weights):
         run.probabilities = _as_dict(total[:-1] / total[-1])
+        run.uncertain = bool(is_uncertain(total[:-1] / total[-1], uncertain_margin)[0])
     return runs
 
 
@@ -92,6 +96,7 @@ class Classifier:
         self.settings = FeatureSettings.from_dict(metadata["features"])
         self.calibration = Calibration.from_metadata(metadata)
         self.smoothing_windows = int(metadata.get("smoothing_windows", DEFAULT_SMOOTHING_WINDOWS))
+        self.uncertain_margin = float(metadata.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN))
         self.version = str(metadata.get("model_version", "unknown"))
         self._lock = threading.Lock()
 
@@ -132,9 +137,12 @@ class Classifier:
             self.calibration,
             self.smoothing_windows,
         )
+        flagged = is_uncertain(smoothed, self.uncertain_margin) if len(smoothed) else []
         window_segments = [
-            Segment(round(float(s), 3), round(float(e), 3), CLASS_NAMES[int(p.argmax())], _as_dict(p))
-            for s, e, p in zip(windows.starts_s, windows.ends_s, smoothed)
+            Segment(
+                round(float(s), 3), round(float(e), 3), CLASS_NAMES[int(p.argmax())], _as_dict(p), bool(u)
+            )
+            for s, e, p, u in zip(windows.starts_s, windows.ends_s, smoothed, flagged)
         ]
         best = int(overall.argmax())
         return ClassificationResult(
@@ -143,6 +151,7 @@ class Classifier:
             probabilities=_as_dict(overall),
             duration_s=round(len(samples) / self.settings.sample_rate, 3),
             model_version=self.version,
-            segments=merge_runs(window_segments),
+            segments=merge_runs(window_segments, self.uncertain_margin),
             windows=window_segments,
+            uncertain=bool(is_uncertain(overall, self.uncertain_margin)[0]),
         )

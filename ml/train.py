@@ -143,9 +143,10 @@ def training_windows(files, preset: Preset, noise_files, seed: int) -> WindowSet
     return WindowSet.concat(parts)
 
 
-def fit_one(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
+def fit_one(preset: Preset, train: WindowSet, validation: WindowSet | None, seed: int, verbose: int = 2):
     """One network, trained with balanced weights and early stopping on validation loss; with
-    the epoch it kept (what a run without validation sources should train for)."""
+    the epoch it kept (what a run without validation sources should train for). Without
+    validation windows it trains for exactly `preset.epochs`."""
     import keras
 
     from ml import model as keras_models
@@ -166,6 +167,9 @@ def fit_one(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, 
         mixup_strength=preset.mixup,
         draw_by_weight=by_source,
     )
+    if validation is None:
+        model.fit(batches, shuffle=False, epochs=preset.epochs, verbose=verbose)
+        return model, preset.epochs
     one_hot = np.eye(len(CLASS_NAMES), dtype=np.float32)[validation.labels]
     model.fit(
         batches,
@@ -211,6 +215,87 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def model_metadata(
+    name: str, preset: Preset, files, calibration, split: dict, seed: int, started: float
+) -> dict:
+    corpus_fingerprint = fingerprint(files)
+    recipe = dataclasses.asdict(preset)
+    recipe_hash = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:4]
+    return {
+        # preset, day, corpus and recipe: two models with one version were trained alike.
+        "model_version": f"{name}-{datetime.now(UTC):%Y%m%d}-{corpus_fingerprint[:6]}-{recipe_hash}-s{seed}",
+        "preset": name,
+        "arch": preset.arch,
+        "class_names": list(CLASS_NAMES),
+        "features": preset.features.to_dict(),
+        "recipe": recipe,
+        "temperature": calibration.temperature,
+        "class_bias": list(calibration.class_bias),
+        "smoothing_windows": DEFAULT_SMOOTHING_WINDOWS,
+        "corpus_fingerprint": corpus_fingerprint,
+        "split": split,
+        "seed": seed,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(time.monotonic() - started, 1),
+        "libraries": library_versions(),
+    }
+
+
+def train_on_every_source(args) -> int:
+    """The shipped model: every source of the corpus in training, nothing held out. What held-out
+    sources would have told (when to stop, how to calibrate, when to say "unsure") comes from
+    the cross-validation of the same preset, whose figures are the ones to report."""
+    from ml import model as keras_models
+    from ml.crossval import FoldOutputs, summary
+    from ml.decision import Calibration
+    from ml.inference import METADATA_FILE, MODEL_FILE
+    from ml.uncertainty import tables
+
+    started = time.monotonic()
+    cv_json, cv_npz = args.from_crossval
+    crossval = json.loads(cv_json.read_text())
+    if crossval.get("preset") != args.preset:
+        raise SystemExit(f"{cv_json} cross-validated {crossval.get('preset')!r}, not {args.preset!r}")
+    epochs = args.epochs or max(1, int(np.median(crossval["kept_epochs"])))
+    preset = dataclasses.replace(PRESETS[args.preset], epochs=epochs)
+    outputs = FoldOutputs.load(cv_npz, crossval)
+    # One calibration for the pooled held-out outputs of every fold: what unseen sources look like.
+    calibration = Calibration.fit(outputs.raw, outputs.windows.labels, class_bias=preset.class_bias)
+    margin = tables(outputs, preset.features)["chosen_margin"]
+    files = scan_corpus(args.corpus)
+    log(
+        f"{len(files)} files, every source in training; {epochs} epochs; calibration {calibration}; margin {margin}"
+    )
+    noise_files = [f for f in files if f.label == "noise"]
+    train = training_windows(files, preset, noise_files, args.seed)
+    members = [fit_one(preset, train, None, args.seed + 1000 * i)[0] for i in range(preset.ensemble)]
+    model = members[0] if len(members) == 1 else keras_models.average(members)
+    sources = sorted({f.source for f in files})
+    metadata = model_metadata(
+        args.preset,
+        preset,
+        files,
+        calibration,
+        {"train": sources, "validation": [], "test": []},
+        args.seed,
+        started,
+    )
+    metadata["uncertain_margin"] = margin
+    metadata["crossval"] = {
+        "file": cv_json.name,
+        "folds": crossval["folds"],
+        "summary": summary(crossval),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.save(args.out / MODEL_FILE)
+    (args.out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    stale = args.out / "evaluation.json"  # a held-out test split no longer exists for this model
+    if stale.exists():
+        stale.unlink()
+    log(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True, type=Path)
@@ -218,7 +303,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="override the preset's epoch cap")
+    parser.add_argument(
+        "--from-crossval",
+        nargs=2,
+        type=Path,
+        metavar=("CV.json", "CV.npz"),
+        help="train on every source: epochs, calibration and the uncertainty margin come from this "
+        "cross-validation of the same preset (ml.crossval --json --probabilities)",
+    )
     args = parser.parse_args(argv)
+    if args.from_crossval:
+        return train_on_every_source(args)
     started = time.monotonic()
 
     preset = PRESETS[args.preset]
@@ -244,27 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ml.inference import METADATA_FILE, MODEL_FILE
 
     args.out.mkdir(parents=True, exist_ok=True)
-    corpus_fingerprint = fingerprint(files)
-    recipe = dataclasses.asdict(preset)
-    recipe_hash = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:4]
-    metadata = {
-        # preset, day, corpus and recipe: two models with one version were trained alike.
-        "model_version": f"{args.preset}-{datetime.now(UTC):%Y%m%d}-{corpus_fingerprint[:6]}-{recipe_hash}-s{args.seed}",
-        "preset": args.preset,
-        "arch": preset.arch,
-        "class_names": list(CLASS_NAMES),
-        "features": preset.features.to_dict(),
-        "recipe": recipe,
-        "temperature": calibration.temperature,
-        "class_bias": list(calibration.class_bias),
-        "smoothing_windows": DEFAULT_SMOOTHING_WINDOWS,
-        "corpus_fingerprint": corpus_fingerprint,
-        "split": split.sources(),
-        "seed": args.seed,
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "training_seconds": round(time.monotonic() - started, 1),
-        "libraries": library_versions(),
-    }
+    metadata = model_metadata(args.preset, preset, files, calibration, split.sources(), args.seed, started)
     evaluation = evaluate_windows(keras_models.predict(model, test.features), test, preset.features, metadata)
     evaluation["model_version"] = metadata["model_version"]
     model.save(args.out / MODEL_FILE)

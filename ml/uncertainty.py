@@ -1,0 +1,112 @@
+"""How often to say "unsure", chosen on cross-validated outputs: coverage against accuracy.
+
+    python -m ml.crossval --corpus ../shared/corpus --preset P --json CV.json --probabilities CV.npz
+    python -m ml.uncertainty CV.json CV.npz [--json OUT]
+
+For each margin between the top two (calibrated, smoothed) class probabilities, the share of
+held-out windows and files that would be flagged uncertain, and how accurate the rest are. The
+chosen margin is the smallest one at which the windows left unflagged reach TARGET_ACCURACY,
+flagging at most MAX_FLAGGED of them; if none does, the one that flags MAX_FLAGGED. `ml.train
+--uncertain-margin` stores it in the model's metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ml.crossval import FoldOutputs, by_fold
+from ml.decision import is_uncertain
+from ml.evaluate import decide_windows
+
+MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+TARGET_ACCURACY = 0.95
+MAX_FLAGGED = 0.25
+
+
+def coverage_table(
+    probabilities: np.ndarray, labels: np.ndarray, margins: Sequence[float] = MARGINS
+) -> list[dict]:
+    """One row per margin: share flagged, accuracy of the rest, accuracy of the flagged."""
+    correct = probabilities.argmax(axis=1) == labels
+    rows = []
+    for margin in margins:
+        flagged = is_uncertain(probabilities, margin)
+        kept = ~flagged
+        rows.append(
+            {
+                "margin": margin,
+                "flagged": round(float(flagged.mean()), 3),
+                "accuracy_unflagged": round(float(correct[kept].mean()) if kept.any() else 1.0, 3),
+                "accuracy_flagged": round(float(correct[flagged].mean()), 3) if flagged.any() else None,
+            }
+        )
+    return rows
+
+
+def choose_margin(rows: list[dict]) -> float:
+    for row in rows:
+        if row["accuracy_unflagged"] >= TARGET_ACCURACY and row["flagged"] <= MAX_FLAGGED:
+            return row["margin"]
+    within = [row for row in rows if row["flagged"] <= MAX_FLAGGED]
+    return max(within, key=lambda row: row["margin"])["margin"] if within else 0.0
+
+
+def tables(outputs: FoldOutputs, settings) -> dict:
+    calibrated = by_fold(outputs.raw, outputs.fold_of, outputs.calibrations)
+    smoothed, file_probabilities, file_labels = decide_windows(
+        calibrated, outputs.windows, settings, {"smoothing_windows": 3}
+    )
+    segments = coverage_table(smoothed, outputs.windows.labels)
+    return {
+        "segments": segments,
+        "files": coverage_table(file_probabilities, file_labels),
+        "chosen_margin": choose_margin(segments),
+        "target_accuracy": TARGET_ACCURACY,
+        "max_flagged": MAX_FLAGGED,
+    }
+
+
+def format_tables(result: dict) -> str:
+    lines = [
+        "| margin | windows flagged | accuracy of the rest | accuracy of the flagged | files flagged | file accuracy of the rest |",
+        "|---|---|---|---|---|---|",
+    ]
+    for segment, file in zip(result["segments"], result["files"]):
+        flagged_accuracy = (
+            "-" if segment["accuracy_flagged"] is None else f"{segment['accuracy_flagged']:.3f}"
+        )
+        lines.append(
+            f"| {segment['margin']:.2f} | {segment['flagged']:.1%} | {segment['accuracy_unflagged']:.3f} | "
+            f"{flagged_accuracy} | {file['flagged']:.1%} | {file['accuracy_unflagged']:.3f} |"
+        )
+    lines.append(f"\nChosen margin: {result['chosen_margin']:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ml.train import PRESETS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("evaluation", type=Path, help="what `ml.crossval --json` wrote")
+    parser.add_argument("probabilities", type=Path, help="what `ml.crossval --probabilities` wrote")
+    parser.add_argument("--json", type=Path, help="also write the tables here")
+    args = parser.parse_args(argv)
+    evaluation = json.loads(args.evaluation.read_text())
+    outputs = FoldOutputs.load(args.probabilities, evaluation)
+    result = tables(outputs, PRESETS[evaluation["preset"]].features)
+    result["preset"] = evaluation["preset"]
+    print(f"Preset {evaluation['preset']}: {len(outputs.raw)} held-out windows")
+    print(format_tables(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
