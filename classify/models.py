@@ -100,6 +100,14 @@ class Classification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The owner's latest correction of the whole clip ("" when none): see Correction.
     corrected_label = models.CharField(max_length=16, blank=True)
+    # The model's top two classes were within its uncertainty margin: shown as "unsure".
+    uncertain = models.BooleanField(default=False)
+
+    @property
+    def candidates(self) -> list[str]:
+        """The two most likely classes, most likely first."""
+        ranked = sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
+        return [name for name, _ in ranked[:2]]
 
     class Meta:
         ordering = ["-created_at"]
@@ -119,6 +127,7 @@ class Segment(models.Model):
     label = models.CharField(max_length=16)
     probabilities = models.JSONField()
     corrected_label = models.CharField(max_length=16, blank=True)
+    uncertain = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["classification", "index"]

@@ -202,6 +202,7 @@ def store_result(clip: Clip, result, processing_s: float) -> Classification:
                 "confidence": result.confidence,
                 "probabilities": result.probabilities,
                 "processing_s": round(processing_s, 4),
+                "uncertain": result.uncertain,
             },
         )
         classification.segments.all().delete()
@@ -213,6 +214,7 @@ def store_result(clip: Clip, result, processing_s: float) -> Classification:
                 end=segment.end,
                 label=segment.label,
                 probabilities=segment.probabilities,
+                uncertain=segment.uncertain,
             )
             for i, segment in enumerate(result.segments)
         )

@@ -100,6 +100,7 @@ def timeline(segments, duration_s: float | None) -> list[dict]:
             "label": s.corrected_label or s.label,
             "model_label": s.label,
             "corrected": bool(s.corrected_label),
+            "uncertain": s.uncertain and not s.corrected_label,
             "left_pct": f"{100 * s.start / total:.3f}",
             "width_pct": f"{100 * (s.end - s.start) / total:.3f}",
         }

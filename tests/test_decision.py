@@ -86,3 +86,25 @@ def test_merging_joins_neighbours_of_one_label_and_hands_over_mid_overlap():
     q = {"music": 0.1, "speech": 0.8, "noise": 0.1}
     runs = merge_runs([Segment(0, 3, "music", p), Segment(1.5, 4.5, "music", p), Segment(3, 6, "speech", q)])
     assert [(r.start, r.end, r.label) for r in runs] == [(0, 3.75, "music"), (3.75, 6, "speech")]
+
+
+def test_the_uncertain_flag_is_raised_only_when_the_top_two_classes_are_close():
+    from ml.decision import is_uncertain
+
+    ambiguous = np.array([[0.08, 0.47, 0.45]])  # a cow lowing: speech 47 %, noise 45 %
+    clear = np.array([[0.02, 0.95, 0.03]])
+    assert is_uncertain(ambiguous, 0.2).tolist() == [True]
+    assert is_uncertain(clear, 0.2).tolist() == [False]
+    assert is_uncertain(np.array([0.4, 0.35, 0.25]), 0.1).tolist() == [True]  # one row as a vector
+
+
+def test_a_merged_segment_is_uncertain_when_its_windows_hesitate_on_average():
+    from ml.inference import Segment, merge_runs
+
+    windows = [
+        Segment(0.0, 3.0, "speech", {"music": 0.05, "speech": 0.5, "noise": 0.45}),
+        Segment(1.5, 4.5, "speech", {"music": 0.05, "speech": 0.52, "noise": 0.43}),
+        Segment(3.0, 6.0, "music", {"music": 0.9, "speech": 0.05, "noise": 0.05}),
+    ]
+    runs = merge_runs(windows, uncertain_margin=0.2)
+    assert [(r.label, r.uncertain) for r in runs] == [("speech", True), ("music", False)]

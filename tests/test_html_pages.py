@@ -89,3 +89,36 @@ def test_the_audio_view_answers_range_requests(alice_browser, music_wav, django_
     assert part.status_code == 206 and part.content == music_wav.read_bytes()[100:200]
     assert part["Content-Range"] == f"bytes 100-199/{music_wav.stat().st_size}"
     assert alice_browser.get(f"/clips/{clip.pk}/audio/", HTTP_RANGE="bytes=99999999-").status_code == 416
+
+
+def test_an_unsure_result_names_both_candidates_and_takes_a_one_click_answer(
+    alice, alice_browser, music_wav, django_capture_on_commit_callbacks
+):
+    from classify import services
+    from classify.models import Classification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip = services.create_clip(alice, as_upload(music_wav))
+    clip.refresh_from_db()
+    Classification.objects.filter(pk=clip.result_id).update(
+        label="speech", uncertain=True, probabilities={"music": 0.08, "speech": 0.47, "noise": 0.45}
+    )
+    page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
+    assert "Unsure:" in page and "% confident" not in page
+    assert 'data-pick="speech"' in page and 'data-pick="noise"' in page and 'data-pick="music"' not in page
+    response = alice_browser.post(f"/clips/{clip.pk}/correct/", {"label": "noise"}, follow=True)
+    assert "It is <span" in response.content.decode() and "you said" in response.content.decode()
+    assert clip.corrections.get().new_label == "noise"
+
+
+def test_the_api_says_whether_the_model_hesitated(
+    alice, alice_api, music_wav, django_capture_on_commit_callbacks
+):
+    from classify import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip = services.create_clip(alice, as_upload(music_wav))
+    body = alice_api.get(f"/api/clips/{clip.pk}/").json()
+    assert isinstance(body["uncertain"], bool)
+    assert all(isinstance(s["uncertain"], bool) for s in body["segments"])
+    assert [s["index"] for s in body["segments"]] == list(range(len(body["segments"])))

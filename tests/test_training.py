@@ -83,14 +83,18 @@ def test_the_shipped_recipe_trains_on_every_source_from_a_crossvalidation(tiny_c
     from ml.crossval import crossvalidate
     from ml.inference import Classifier
 
-    quick = dataclasses.replace(train.PRESETS["cnn2d-sources"], epochs=2, augment_passes=0, synthetic_noise_s=0)
+    quick = dataclasses.replace(
+        train.PRESETS["cnn2d-sources"], epochs=2, augment_passes=0, synthetic_noise_s=0
+    )
     monkeypatch.setitem(train.PRESETS, "quick", quick)
     evaluation = crossvalidate(tiny_corpus, quick, folds=2, seed=0, probabilities_out=tmp_path / "cv.npz")
     evaluation["preset"] = "quick"
     (tmp_path / "cv.json").write_text(json.dumps(evaluation))
     out = tmp_path / "model"
     arguments = ["--corpus", str(tiny_corpus), "--out", str(out), "--preset", "quick"]
-    assert train.main([*arguments, "--from-crossval", str(tmp_path / "cv.json"), str(tmp_path / "cv.npz")]) == 0
+    assert (
+        train.main([*arguments, "--from-crossval", str(tmp_path / "cv.json"), str(tmp_path / "cv.npz")]) == 0
+    )
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["split"]["test"] == [] and len(metadata["split"]["train"]) == 12
     assert 0 <= metadata["uncertain_margin"] <= 0.5

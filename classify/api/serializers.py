@@ -17,11 +17,13 @@ class ProbabilitiesSerializer(serializers.Serializer):
 
 
 class SegmentSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="counted from 0: what corrections take as `segment`")
     start = serializers.FloatField()
     end = serializers.FloatField()
     label = serializers.ChoiceField(choices=CLASS_NAMES)
     probabilities = ProbabilitiesSerializer()
     corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
+    uncertain = serializers.BooleanField(help_text="the model's top two classes were close: it hesitated")
 
 
 class CorrectionRequestSerializer(serializers.Serializer):
@@ -48,6 +50,7 @@ class ClipSerializer(serializers.ModelSerializer):
     label = serializers.SerializerMethodField()
     corrected_label = serializers.SerializerMethodField()
     confidence = serializers.SerializerMethodField()
+    uncertain = serializers.SerializerMethodField()
     probabilities = serializers.SerializerMethodField()
     segments = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField()
@@ -63,6 +66,7 @@ class ClipSerializer(serializers.ModelSerializer):
             "label",
             "corrected_label",
             "confidence",
+            "uncertain",
             "probabilities",
             "duration_s",
             "segments",
@@ -90,6 +94,11 @@ class ClipSerializer(serializers.ModelSerializer):
     def get_confidence(self, clip: Clip) -> float | None:
         return clip.result.confidence if clip.result else None
 
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
+    def get_uncertain(self, clip: Clip) -> bool | None:
+        """True when the model hesitated between its top two classes (null before a result)."""
+        return clip.result.uncertain if clip.result else None
+
     @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
     def get_probabilities(self, clip: Clip) -> dict | None:
         return clip.result.probabilities if clip.result else None
@@ -100,11 +109,13 @@ class ClipSerializer(serializers.ModelSerializer):
             return []
         return [
             {
+                "index": s.index,
                 "start": s.start,
                 "end": s.end,
                 "label": s.label,
                 "probabilities": s.probabilities,
                 "corrected_label": s.corrected_label or None,
+                "uncertain": s.uncertain,
             }
             for s in clip.result.segments.all()
         ]
