@@ -103,18 +103,18 @@ class Classification(models.Model):
     # The model's top two classes were within its uncertainty margin: shown as "unsure".
     uncertain = models.BooleanField(default=False)
 
-    @property
-    def candidates(self) -> list[str]:
-        """The two most likely classes, most likely first."""
-        ranked = sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
-        return [name for name, _ in ranked[:2]]
-
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["clip", "model_version"], name="one_result_per_model")]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.model_version})"
+
+    @property
+    def candidates(self) -> list[str]:
+        """The two most likely classes, most likely first."""
+        ranked = sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
+        return [name for name, _ in ranked[:2]]
 
 
 class Segment(models.Model):
