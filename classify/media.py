@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 
 from ml.audio import AUDIO_TYPES
@@ -67,3 +67,11 @@ def ranged_file_response(request, path: Path, download_name: str) -> HttpRespons
     response["Content-Security-Policy"] = AUDIO_ONLY_POLICY
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def audio_response(request, clip) -> HttpResponse:
+    """A clip's stored audio for its owner (the HTML player and API clients alike)."""
+    try:
+        return ranged_file_response(request, Path(clip.file.path), clip.original_filename)
+    except (FileNotFoundError, ValueError):
+        raise Http404("The audio file is no longer stored.") from None

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Sum
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -18,7 +16,7 @@ from classify import history_export, services
 from classify.corrections import CorrectionRefused, correct
 from classify.filters import filter_clips
 from classify.forms import UploadForm
-from classify.media import ranged_file_response
+from classify.media import audio_response
 from classify.models import Clip
 from ml import CLASS_NAMES
 
@@ -162,12 +160,7 @@ def history_download(request, kind: str):
 
 @login_required
 def clip_audio(request, clip_id: int):
-    clip = _own_clip(request, clip_id)
-    try:
-        path = Path(clip.file.path)
-        return ranged_file_response(request, path, clip.original_filename)
-    except (FileNotFoundError, ValueError):
-        raise Http404("The audio file is no longer stored.") from None
+    return audio_response(request, _own_clip(request, clip_id))
 
 
 @login_required

@@ -185,3 +185,16 @@ def test_uploads_are_throttled_per_user(alice_api, bob_api, music_wav, settings)
     assert alice_api.get("/api/clips/").status_code == 200  # reading is not throttled
     assert bob_api.post("/api/clips/", {"file": as_upload(music_wav)}, format="multipart").status_code == 201
     cache.clear()
+
+
+def test_token_clients_download_their_audio_and_nobody_elses(alice_api, bob_api, music_wav):
+    body = alice_api.post("/api/clips/", {"file": as_upload(music_wav)}, format="multipart").json()
+    assert body["audio_url"].endswith(f"/api/clips/{body['id']}/audio/")
+    response = alice_api.get(body["audio_url"])
+    assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
+    assert b"".join(response.streaming_content) == music_wav.read_bytes()
+    assert alice_api.get(body["audio_url"], HTTP_RANGE="bytes=0-9").status_code == 206
+    assert bob_api.get(body["audio_url"]).status_code == 404
+    from rest_framework.test import APIClient
+
+    assert APIClient().get(body["audio_url"]).status_code == 401

@@ -127,7 +127,7 @@ class ClipSerializer(serializers.ModelSerializer):
         return clip.result.processing_s if clip.result else None
 
     def get_audio_url(self, clip: Clip) -> str:
-        url = reverse("clip-audio", args=[clip.pk])
+        url = reverse("api-clip-audio", args=[clip.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 

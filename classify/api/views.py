@@ -23,6 +23,7 @@ from classify.api.serializers import (
 )
 from classify.corrections import CorrectionRefused, CorrectionThrottled, correct
 from classify.filters import filter_clips
+from classify.media import audio_response
 from classify.models import Clip, Segment
 
 # Refusals every endpoint can answer with, documented so clients (and the schema fuzz) know them.
@@ -120,6 +121,21 @@ class ClipViewSet(
             **UNAUTHORISED,
         },
     )
+    @extend_schema(
+        responses={
+            (200, "audio/*"): OpenApiTypes.BINARY,
+            (206, "audio/*"): OpenApiTypes.BINARY,
+            (416, "text/plain"): OpenApiTypes.STR,
+            **NOT_FOUND,
+            **UNAUTHORISED,
+            **BAD_REQUEST,
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def audio(self, request, pk=None):
+        """The clip's audio, as stored (range requests supported), for token clients too."""
+        return audio_response(request, self.get_object())
+
     @action(detail=False, methods=["get"], pagination_class=None)
     def export(self, request):
         """The whole (filtered) history as a CSV or JSON download."""
