@@ -152,7 +152,12 @@ def decide(
     durations_s: np.ndarray,
     calibration: Calibration = Calibration(),
     smoothing_windows: int = DEFAULT_SMOOTHING_WINDOWS,
+    context=None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated, smoothed window probabilities and the clip's probabilities."""
-    windows = smooth(calibration.apply(raw_probabilities), smoothing_windows)
+    """Calibrated (then, where the model has one, re-read in context: ml/context.py), smoothed
+    window probabilities of one recording, and the clip's probabilities."""
+    calibrated = calibration.apply(raw_probabilities)
+    if context is not None:
+        calibrated = context.apply(calibrated)
+    windows = smooth(calibrated, smoothing_windows)
     return windows, clip_probabilities(windows, durations_s)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ml import CLASS_NAMES
 from ml.audio import decode
+from ml.context import ContextModel
 from ml.decision import DEFAULT_SMOOTHING_WINDOWS, DEFAULT_UNCERTAIN_MARGIN, Calibration, decide, is_uncertain
 from ml.features import FeatureSettings, extract
 from ml.waveform import peaks
@@ -97,6 +98,7 @@ class Classifier:
         self.calibration = Calibration.from_metadata(metadata)
         self.smoothing_windows = int(metadata.get("smoothing_windows", DEFAULT_SMOOTHING_WINDOWS))
         self.uncertain_margin = float(metadata.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN))
+        self.context = ContextModel.from_dict(metadata.get("context"))
         self.version = str(metadata.get("model_version", "unknown"))
         self._lock = threading.Lock()
 
@@ -136,6 +138,7 @@ class Classifier:
             windows.ends_s - windows.starts_s,
             self.calibration,
             self.smoothing_windows,
+            self.context,
         )
         flagged = is_uncertain(smoothed, self.uncertain_margin) if len(smoothed) else []
         window_segments = [

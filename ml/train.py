@@ -261,7 +261,12 @@ def train_on_every_source(args) -> int:
     outputs = FoldOutputs.load(cv_npz, crossval)
     # One calibration for the pooled held-out outputs of every fold: what unseen sources look like.
     calibration = Calibration.fit(outputs.raw, outputs.windows.labels, class_bias=preset.class_bias)
-    margin = tables(outputs, preset.features)["chosen_margin"]
+    in_context = None
+    if args.context:
+        from ml.context import nested_outputs
+
+        in_context = nested_outputs(outputs)[2]
+    margin = tables(outputs, preset.features, in_context)["chosen_margin"]
     files = scan_corpus(args.corpus)
     log(
         f"{len(files)} files, every source in training; {epochs} epochs; calibration {calibration}; margin {margin}"
@@ -281,6 +286,10 @@ def train_on_every_source(args) -> int:
         started,
     )
     metadata["uncertain_margin"] = margin
+    if args.context:
+        from ml.context import fit_on_crossval
+
+        metadata["context"] = fit_on_crossval(outputs).to_dict()
     metadata["crossval"] = {
         "file": cv_json.name,
         "folds": crossval["folds"],
@@ -310,6 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar=("CV.json", "CV.npz"),
         help="train on every source: epochs, calibration and the uncertainty margin come from this "
         "cross-validation of the same preset (ml.crossval --json --probabilities)",
+    )
+    parser.add_argument(
+        "--context",
+        action="store_true",
+        help="with --from-crossval: add the context model (ml/context.py) fitted on its outputs",
     )
     args = parser.parse_args(argv)
     if args.from_crossval:

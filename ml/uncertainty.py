@@ -57,8 +57,11 @@ def choose_margin(rows: list[dict]) -> float:
     return max(within, key=lambda row: row["margin"])["margin"] if within else 0.0
 
 
-def tables(outputs: FoldOutputs, settings) -> dict:
-    calibrated = by_fold(outputs.raw, outputs.fold_of, outputs.calibrations)
+def tables(outputs: FoldOutputs, settings, calibrated: np.ndarray | None = None) -> dict:
+    """Coverage tables of the held-out windows (calibrated per fold unless given, e.g. already
+    re-read in context)."""
+    if calibrated is None:
+        calibrated = by_fold(outputs.raw, outputs.fold_of, outputs.calibrations)
     smoothed, file_probabilities, file_labels = decide_windows(
         calibrated, outputs.windows, settings, {"smoothing_windows": 3}
     )
@@ -96,10 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("evaluation", type=Path, help="what `ml.crossval --json` wrote")
     parser.add_argument("probabilities", type=Path, help="what `ml.crossval --probabilities` wrote")
     parser.add_argument("--json", type=Path, help="also write the tables here")
+    parser.add_argument("--context", action="store_true", help="after the context model (nested by fold)")
     args = parser.parse_args(argv)
     evaluation = json.loads(args.evaluation.read_text())
     outputs = FoldOutputs.load(args.probabilities, evaluation)
-    result = tables(outputs, PRESETS[evaluation["preset"]].features)
+    calibrated = None
+    if args.context:
+        from ml.context import nested_outputs
+
+        calibrated = nested_outputs(outputs)[2]
+    result = tables(outputs, PRESETS[evaluation["preset"]].features, calibrated)
     result["preset"] = evaluation["preset"]
     print(f"Preset {evaluation['preset']}: {len(outputs.raw)} held-out windows")
     print(format_tables(result))

@@ -93,11 +93,14 @@ def test_the_shipped_recipe_trains_on_every_source_from_a_crossvalidation(tiny_c
     out = tmp_path / "model"
     arguments = ["--corpus", str(tiny_corpus), "--out", str(out), "--preset", "quick"]
     assert (
-        train.main([*arguments, "--from-crossval", str(tmp_path / "cv.json"), str(tmp_path / "cv.npz")]) == 0
+        train.main(
+            [*arguments, "--context", "--from-crossval", str(tmp_path / "cv.json"), str(tmp_path / "cv.npz")]
+        )
+        == 0
     )
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["split"]["test"] == [] and len(metadata["split"]["train"]) == 12
-    assert 0 <= metadata["uncertain_margin"] <= 0.5
+    assert 0 <= metadata["uncertain_margin"] <= 0.5 and len(metadata["context"]["intercept"]) == 3
     assert metadata["crossval"]["summary"]["segment_macro_f1"] == round(evaluation["segments"]["macro_f1"], 3)
     result = Classifier.load(out).classify_samples(np.zeros(16_000 * 3, np.float32) + 0.01)
     assert isinstance(result.uncertain, bool) and all(isinstance(s.uncertain, bool) for s in result.segments)
