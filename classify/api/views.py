@@ -108,6 +108,21 @@ class ClipViewSet(
         return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        responses={
+            (200, "audio/*"): OpenApiTypes.BINARY,
+            (206, "audio/*"): OpenApiTypes.BINARY,
+            (416, "text/plain"): OpenApiTypes.STR,
+            **NOT_FOUND,
+            **UNAUTHORISED,
+            **BAD_REQUEST,
+        },
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def audio(self, request, pk=None):
+        """The clip's audio, as stored (range requests supported), for token clients too."""
+        return audio_response(request, self.get_object())
+
+    @extend_schema(
         parameters=[
             OpenApiParameter("type", enum=["csv", "json"], description="file type, json by default"),
             OpenApiParameter("label", enum=["music", "speech", "noise"]),
@@ -121,21 +136,6 @@ class ClipViewSet(
             **UNAUTHORISED,
         },
     )
-    @extend_schema(
-        responses={
-            (200, "audio/*"): OpenApiTypes.BINARY,
-            (206, "audio/*"): OpenApiTypes.BINARY,
-            (416, "text/plain"): OpenApiTypes.STR,
-            **NOT_FOUND,
-            **UNAUTHORISED,
-            **BAD_REQUEST,
-        },
-    )
-    @action(detail=True, methods=["get"])
-    def audio(self, request, pk=None):
-        """The clip's audio, as stored (range requests supported), for token clients too."""
-        return audio_response(request, self.get_object())
-
     @action(detail=False, methods=["get"], pagination_class=None)
     def export(self, request):
         """The whole (filtered) history as a CSV or JSON download."""
