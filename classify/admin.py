@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from classify import services
 from classify.models import Classification, Clip, Correction, Segment
@@ -38,9 +40,10 @@ class ClipAdmin(admin.ModelAdmin):
     search_fields = ("original_filename", "owner__username", "owner__email", "sha256")
     date_hierarchy = "created_at"
     list_select_related = ("owner", "result")
-    readonly_fields = (
+    # Everything is read-only: staff act through the actions, never by editing results.
+    fields = (
         "owner",
-        "file",
+        "audio",
         "original_filename",
         "size_bytes",
         "sha256",
@@ -51,11 +54,38 @@ class ClipAdmin(admin.ModelAdmin):
         "error",
         "attempts",
         "created_at",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "result",
+    )
+    readonly_fields = (
+        "owner",
+        "audio",
+        "original_filename",
+        "size_bytes",
+        "sha256",
+        "duration_s",
+        "sample_rate",
+        "channels",
+        "status",
+        "error",
+        "attempts",
+        "created_at",
+        "queued_at",
         "started_at",
         "finished_at",
         "result",
     )
     inlines = [ClassificationInline]
+
+    @admin.display(description="audio")
+    def audio(self, clip: Clip) -> str:
+        """A player through the owner-checked audio view (staff may listen), never /media/."""
+        if not clip.file:
+            return "(file removed)"
+        url = reverse("admin-clip-audio", args=[clip.pk])
+        return format_html('<audio controls preload="none" src="{}"></audio> <a href="{}">download</a>', url, url)
     actions = ["classify_again", "mark_failed"]
 
     def has_add_permission(self, request) -> bool:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("clips/upload/", views.upload, name="upload"),
     path("clips/<int:clip_id>/", views.clip_detail, name="clip-detail"),
     path("clips/<int:clip_id>/audio/", views.clip_audio, name="clip-audio"),
+    path("staff/clips/<int:clip_id>/audio/", views.admin_clip_audio, name="admin-clip-audio"),
     path("clips/<int:clip_id>/delete/", views.clip_delete, name="clip-delete"),
     path("clips/<int:clip_id>/correct/", views.clip_correct, name="clip-correct"),
     re_path(r"^clips/export\.(?P<kind>csv|json)$", views.history_download, name="history-export"),

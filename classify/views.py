@@ -6,9 +6,10 @@ import re
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Sum
+from django.db.models import Case, Count, F, Max, Q, Sum, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -28,9 +29,19 @@ def home(request):
 
 
 def history_summary(clips) -> dict:
-    """The strip above the history table: clips per class, total duration, last upload."""
-    per_label = dict(clips.filter(result__isnull=False).values_list("result__label").annotate(n=Count("id")))
-    totals = clips.aggregate(total_s=Sum("duration_s"), last=Max("created_at"), count=Count("id"))
+    """The strip above the history table: done clips per class (the owner's correction where
+    there is one, else the model's label), failed clips, total duration, last upload."""
+    done = clips.filter(status=Clip.Status.DONE, result__isnull=False)
+    shown_label = Case(
+        When(~Q(result__corrected_label=""), then=F("result__corrected_label")), default=F("result__label")
+    )
+    per_label = dict(done.annotate(shown=shown_label).values_list("shown").annotate(n=Count("id")))
+    totals = clips.aggregate(
+        total_s=Sum("duration_s"),
+        last=Max("created_at"),
+        count=Count("id"),
+        failed=Count("id", filter=Q(status=Clip.Status.FAILED)),
+    )
     return {"per_label": [(label, per_label.get(label, 0)) for label in CLASS_NAMES], **totals}
 
 
@@ -171,3 +182,9 @@ def clip_delete(request, clip_id: int):
     services.delete_clip(clip)
     messages.success(request, f"Deleted {name}.")
     return redirect("home")
+
+
+@staff_member_required
+def admin_clip_audio(request, clip_id: int):
+    """Any clip's audio, for staff in admin (the owners' own view answers 404 to everyone else)."""
+    return audio_response(request, get_object_or_404(Clip, pk=clip_id))

@@ -122,3 +122,45 @@ def test_the_api_says_whether_the_model_hesitated(
     assert isinstance(body["uncertain"], bool)
     assert all(isinstance(s["uncertain"], bool) for s in body["segments"])
     assert [s["index"] for s in body["segments"]] == list(range(len(body["segments"])))
+
+
+def test_the_history_summary_counts_corrections_and_failures(
+    alice, alice_browser, music_wav, django_capture_on_commit_callbacks
+):
+    from classify import services
+    from classify.corrections import correct
+    from classify.views import history_summary
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = services.create_clip(alice, as_upload(music_wav))
+        failed = services.create_clip(alice, as_upload(music_wav))
+    done.refresh_from_db()
+    services.mark_failed(failed.pk, "gave up")
+    model_label = done.result.label
+    new_label = "noise" if model_label != "noise" else "speech"
+    correct(done, alice, new_label)
+    summary = history_summary(Clip.objects.for_user(alice))
+    counts = dict(summary["per_label"])
+    assert counts[new_label] == 1 and counts[model_label] == 0 and summary["failed"] == 1
+    page = alice_browser.get("/").content.decode()
+    assert "(2 clips)" in page
+
+
+def test_staff_listen_to_a_clip_from_admin_without_a_dead_media_link(
+    admin_client, alice, music_wav, django_capture_on_commit_callbacks
+):
+    from classify import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clip = services.create_clip(alice, as_upload(music_wav))
+    page = admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").content.decode()
+    assert "/media/" not in page and f"/staff/clips/{clip.pk}/audio/" in page
+    assert 'name="waveform"' not in page and 'name="queued_at"' not in page  # nothing editable
+    assert admin_client.get(f"/staff/clips/{clip.pk}/audio/")["Content-Type"] == "audio/wav"
+
+
+def test_the_staff_audio_view_is_for_staff_only(alice_browser, alice, music_wav):
+    from classify import services
+
+    clip = services.create_clip(alice, as_upload(music_wav))
+    assert alice_browser.get(f"/staff/clips/{clip.pk}/audio/").status_code == 302  # to the admin login
