@@ -60,6 +60,11 @@ bench-platform: $(BIN)/.dev
 clean:
 	rm -rf $(VENV) var tests/artifacts
 
-# An admin account (for /admin/), on whichever database run/test use.
-superuser: $(BIN)/.runtime
-	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python manage.py createsuperuser
+# The key `make run` signs with; `make superuser` makes it too, so either can come first.
+var/secret_key:
+	@mkdir -p var && umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+# An admin account (for /admin/), on whichever database run/test use; ARGS="--noinput --username x
+# --email y" with DJANGO_SUPERUSER_PASSWORD for scripts.
+superuser: $(BIN)/.runtime var/secret_key
+	$(BIN)/python -m classifier_site.embedded_db sh -c '$(BIN)/python manage.py migrate --noinput -v 0 && $(BIN)/python manage.py createsuperuser $(ARGS)'
