@@ -2,9 +2,10 @@
 
     python -m ml.classify FILE [FILE ...] [--json] [--model DIR]
 
-With --json, one JSON object per line per file: {"path", "label", "confidence", "probabilities",
-"duration_s", "model_version", "segments"}; a file that cannot be decoded prints {"path", "error"}
-and the command goes on with the next one. The exit status is 1 if any file failed.
+With --json, one JSON object per line per file: {"path", "label", "confidence", "uncertain",
+"probabilities", "duration_s", "model_version", "segments"} (each segment with its own
+"uncertain"); a file that cannot be decoded prints {"path", "error"} and the command goes on with
+the next one. The exit status is 1 if any file failed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ from ml.audio import AudioDecodeError
 
 def describe(result: dict) -> str:
     timeline = ", ".join(f"{s['start']:.1f}-{s['end']:.1f}s {s['label']}" for s in result["segments"])
+    verdict = f"{result['label']} ({result['confidence']:.0%})"
+    if result.get("uncertain"):
+        ranked = sorted(result["probabilities"], key=result["probabilities"].get, reverse=True)
+        verdict = f"unsure: {ranked[0]} or {ranked[1]}?"
     return (
-        f"{result['path']}: {result['label']} ({result['confidence']:.0%}), "
+        f"{result['path']}: {verdict}, "
         f"{result['duration_s']:.1f} s [{timeline}]"
     )
 
