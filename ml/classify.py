@@ -25,10 +25,7 @@ def describe(result: dict) -> str:
     if result.get("uncertain"):
         ranked = sorted(result["probabilities"], key=result["probabilities"].get, reverse=True)
         verdict = f"unsure: {ranked[0]} or {ranked[1]}?"
-    return (
-        f"{result['path']}: {verdict}, "
-        f"{result['duration_s']:.1f} s [{timeline}]"
-    )
+    return f"{result['path']}: {verdict}, {result['duration_s']:.1f} s [{timeline}]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

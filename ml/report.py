@@ -1,8 +1,9 @@
 """Markdown tables from saved cross-validation results, for the README and the model card.
 
-    python -m ml.report ml/artifacts/crossval-seed.json ml/artifacts/crossval-cnn.json
+    python -m ml.report ml/artifacts/crossval-seed.json ml/artifacts/crossval-cnn.json [--sources N]
 
-Each JSON is what `python -m ml.crossval --json OUT` wrote.
+Each JSON is what `python -m ml.crossval --json OUT` wrote. With --sources, also the N sources the
+last run heard worst (segment recall per source, side by side, and what the last run heard them as).
 """
 
 from __future__ import annotations
@@ -38,8 +39,38 @@ def comparison(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def worst_sources(results: dict[str, dict], count: int) -> str:
+    """Per-source segment recall side by side, the last run's worst sources first."""
+    names = list(results)
+    last = results[names[-1]]
+    recalls = last["segment_recall_per_source"]
+    heard = last.get("segments_heard_as_per_source", {})
+    lines = [
+        "| source | "
+        + " | ".join(f"{name} recall" for name in names)
+        + f" | {names[-1]} heard it as (windows) |",
+        "|---|" + "---|" * (len(names) + 1),
+    ]
+    for source in sorted(recalls, key=lambda s: (recalls[s], s))[:count]:
+        cells = [
+            f"{r['segment_recall_per_source'][source]:.2f}"
+            if source in r.get("segment_recall_per_source", {})
+            else "-"
+            for r in results.values()
+        ]
+        counts = ", ".join(f"{label} {n}" for label, n in heard.get(source, {}).items() if n)
+        lines.append(f"| {source} | " + " | ".join(cells) + f" | {counts} |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
+    arguments = list(argv if argv is not None else sys.argv[1:])
+    sources = 0
+    if "--sources" in arguments:
+        at = arguments.index("--sources")
+        sources = int(arguments[at + 1])
+        del arguments[at : at + 2]
+    paths = [Path(p) for p in arguments]
     if not paths:
         print(__doc__, file=sys.stderr)
         return 2
@@ -48,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = json.loads(path.read_text())
         results[result.get("preset", path.stem)] = result
     print(comparison(results))
+    if sources:
+        print()
+        print(worst_sources(results, sources))
     return 0
 
 
