@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
@@ -17,3 +19,10 @@ def rotate_token_on_password_change(sender, instance, update_fields=None, **kwar
     stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if stored is not None and stored != instance.password:
         Token.objects.filter(user_id=instance.pk).delete()
+
+
+@receiver(user_logged_out, dispatch_uid="accounts-signed-out-message")
+def say_signed_out(sender, request=None, user=None, **kwargs) -> None:
+    """Signing out lands on the start page; say that it worked."""
+    if request is not None:
+        messages.info(request, "You are signed out.")

@@ -85,7 +85,10 @@ class ClipAdmin(admin.ModelAdmin):
         if not clip.file:
             return "(file removed)"
         url = reverse("admin-clip-audio", args=[clip.pk])
-        return format_html('<audio controls preload="none" src="{}"></audio> <a href="{}">download</a>', url, url)
+        return format_html(
+            '<audio controls preload="none" src="{}"></audio> <a href="{}">download</a>', url, url
+        )
+
     actions = ["classify_again", "mark_failed"]
 
     def has_add_permission(self, request) -> bool:

@@ -66,3 +66,9 @@ def test_the_profile_shows_and_regenerates_the_api_token(alice_browser, alice):
     alice_browser.post("/accounts/profile/token/")
     new = Token.objects.get(user=alice).key
     assert new != old and new in alice_browser.get("/accounts/profile/").content.decode()
+
+
+def test_signing_out_says_so(client, alice):
+    client.force_login(alice)
+    response = client.post("/accounts/logout/", follow=True)
+    assert b"You are signed out." in response.content

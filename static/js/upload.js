@@ -69,12 +69,14 @@
         setState(item, reply.status);
         follow(item, reply);
       } else {
-        setState(item, "failed", "refused");
+        bar.hidden = true; // a full bar reads as success: a refusal shows its reason instead
+        setState(item, "failed", request.status === 429 ? "limit reached" : "refused");
         item.querySelector("[data-detail]").textContent =
           (reply.file && reply.file[0]) || reply.detail || "The upload failed (" + request.status + ").";
       }
     };
     request.onerror = () => {
+      bar.hidden = true;
       setState(item, "failed", "failed");
       item.querySelector("[data-detail]").textContent = "The upload was interrupted; check your connection.";
     };
