@@ -144,7 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         test_sources = set(classifier.metadata.get("split", {}).get("test", []))
         files = [f for f in files if f.source in test_sources]
         if not files:
-            parser.error("none of the model's test sources are in this corpus; use --split all")
+            parser.error(
+                "the model holds out no test sources of this corpus (it was trained on every source: "
+                "its held-out figures are its cross-validation's, `make evaluate`); use --split all "
+                "on a corpus it never heard"
+            )
     evaluation = evaluate_files(classifier, files)
     evaluation["model_version"] = classifier.version
     print(f"Model {classifier.version} on {len(files)} files from {len(evaluation['sources'])} sources")

@@ -7,11 +7,17 @@ Presets (one name = features + architecture + augmentation, so comparisons can a
 - ``mlp``: the seed MLP on richer statistics (means and deviations of MFCCs and deltas).
 - ``cnn``: three 1-D CNNs over MFCC + delta + 32-band log-mel frames, normalised per window,
   trained with two augmented passes and 20 minutes of synthetic noise, averaged.
-- ``cnn2d`` (the default): as ``cnn``, but each network adds a 2-D CNN over the log-mel bands,
+- ``cnn2d``: as ``cnn``, but each network adds a 2-D CNN over the log-mel bands,
   batches are masked (SpecAugment) and mixed (mixup) afresh every epoch, and a per-class bias
   fitted on the validation sources follows temperature scaling.
 - ``cnn2d-envelope``: as ``cnn2d``, but the log-mel bands keep the peaks of the window's spectrum
   and lose only its smooth envelope (``normalise="envelope"`` in ml/features.py).
+- ``cnn2d-1``: the cnn2d recipe as one network (the like-for-like baseline).
+- ``cnn2d-sources`` (the default): one cnn2d network whose batches are drawn so that every source
+  of a class gets the same share (``weighting="source"``).
+
+With ``--from-crossval CV.json CV.npz`` (what `make train` does) the model is trained on every
+source; the epochs, the calibration and the "unsure" margin come from that cross-validation.
 """
 
 from __future__ import annotations
@@ -94,7 +100,7 @@ PRESETS["cnn2d-envelope"] = dataclasses.replace(
 PRESETS["cnn2d-1"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1)
 # One cnn2d network (a third of the inference time), every source of a class drawn equally often.
 PRESETS["cnn2d-sources"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1, weighting="source")
-DEFAULT_PRESET = "cnn2d"
+DEFAULT_PRESET = "cnn2d-sources"
 
 
 def log(message: str) -> None:
