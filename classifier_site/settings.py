@@ -235,7 +235,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"ClassLabelEnum": [(name, name) for name in ("music", "speech", "noise")]},
+    "ENUM_NAME_OVERRIDES": {
+        "ClassLabelEnum": [(name, name) for name in ("music", "speech", "noise")],
+        "TimelineLabelEnum": [(name, name) for name in ("music", "speech", "noise", "silence")],
+    },
 }
 
 LOGGING = {

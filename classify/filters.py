@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from classify.models import Clip
-from ml import CLASS_NAMES
+from ml import TIMELINE_LABELS
 
 
 def filter_clips(clips, params: Mapping[str, str]):
     """Apply ?label=, ?status= and ?search= (part of the file name); unknown values are ignored
     rather than erroring, as a bookmarked URL should keep working."""
     label = params.get("label", "")
-    if label in CLASS_NAMES:
+    if label in TIMELINE_LABELS:
         clips = clips.filter(result__label=label)
     status = params.get("status", "")
     if status in Clip.Status.values:

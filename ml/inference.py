@@ -13,14 +13,28 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import CLASS_NAMES
+from ml import CLASS_NAMES, SILENCE
 from ml.audio import decode
 from ml.context import ContextModel
-from ml.decision import DEFAULT_SMOOTHING_WINDOWS, DEFAULT_UNCERTAIN_MARGIN, Calibration, decide, is_uncertain
+from ml.decision import (
+    DEFAULT_SMOOTHING_WINDOWS,
+    DEFAULT_UNCERTAIN_MARGIN,
+    Calibration,
+    clip_probabilities,
+    decide,
+    is_uncertain,
+)
 from ml.features import FeatureSettings, extract
 from ml.waveform import peaks
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "artifacts"
+# A window whose RMS level is below this (dBFS: 0 is a full-scale square wave) holds nothing to
+# classify: a pause between words, a gap between tracks. It is "silence" on the timeline, and the
+# clip's label comes from the rest. Room tone and hiss sit around -60 to -45 dBFS in a quiet
+# recording and digital silence far below; speech at a normal level is above -35 dBFS.
+SILENCE_FLOOR_DBFS = -55.0
+# A clip whose windows are nearly all silence is labelled "silence".
+SILENT_CLIP_SHARE = 0.9
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 
@@ -84,7 +98,7 @@ def merge_runs(windows: list[Segment], uncertain_margin: float = DEFAULT_UNCERTA
             weights.append(np.append(vector, max(end - start, 1e-3)))
     for run, total in zip(runs, weights):
         run.probabilities = _as_dict(total[:-1] / total[-1])
-        run.uncertain = bool(is_uncertain(total[:-1] / total[-1], uncertain_margin)[0])
+        run.uncertain = run.label != SILENCE and bool(is_uncertain(total[:-1] / total[-1], uncertain_margin)[0])
     return runs
 
 
@@ -133,28 +147,50 @@ class Classifier:
 
     def classify_samples(self, samples: np.ndarray) -> ClassificationResult:
         windows = extract(samples, self.settings)
+        durations = windows.ends_s - windows.starts_s
         smoothed, overall = decide(
             self.window_probabilities(windows.features),
-            windows.ends_s - windows.starts_s,
+            durations,
             self.calibration,
             self.smoothing_windows,
             self.context,
         )
+        levels = window_levels_dbfs(samples, windows.starts_s, windows.ends_s, self.settings.sample_rate)
+        silent = levels < SILENCE_FLOOR_DBFS
+        if (~silent).any():  # the clip's answer comes from the windows that hold sound
+            overall = clip_probabilities(smoothed[~silent], durations[~silent])
         flagged = is_uncertain(smoothed, self.uncertain_margin) if len(smoothed) else []
         window_segments = [
             Segment(
-                round(float(s), 3), round(float(e), 3), CLASS_NAMES[int(p.argmax())], _as_dict(p), bool(u)
+                round(float(s), 3),
+                round(float(e), 3),
+                SILENCE if quiet else CLASS_NAMES[int(p.argmax())],
+                _as_dict(p),
+                bool(u) and not quiet,
             )
-            for s, e, p, u in zip(windows.starts_s, windows.ends_s, smoothed, flagged)
+            for s, e, p, u, quiet in zip(windows.starts_s, windows.ends_s, smoothed, flagged, silent)
         ]
         best = int(overall.argmax())
+        silent_s = float(durations[silent].sum())
+        nearly_silent = bool(len(silent)) and silent_s >= SILENT_CLIP_SHARE * float(durations.sum())
         return ClassificationResult(
-            label=CLASS_NAMES[best],
+            label=SILENCE if nearly_silent else CLASS_NAMES[best],
             confidence=round(float(overall[best]), 4),
             probabilities=_as_dict(overall),
             duration_s=round(len(samples) / self.settings.sample_rate, 3),
             model_version=self.version,
             segments=merge_runs(window_segments, self.uncertain_margin),
             windows=window_segments,
-            uncertain=bool(is_uncertain(overall, self.uncertain_margin)[0]),
+            uncertain=bool(is_uncertain(overall, self.uncertain_margin)[0]) and not nearly_silent,
         )
+
+
+def window_levels_dbfs(
+    samples: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray, rate: int
+) -> np.ndarray:
+    """RMS level of each window in dBFS (a full-scale sine is -3 dBFS)."""
+    squares = np.concatenate([[0.0], np.cumsum(np.square(samples, dtype=np.float64))])
+    first = np.clip((starts_s * rate).astype(int), 0, len(samples))
+    last = np.clip((ends_s * rate).astype(int), 0, len(samples))
+    mean_square = (squares[last] - squares[first]) / np.maximum(last - first, 1)
+    return 10 * np.log10(np.maximum(mean_square, 1e-12))

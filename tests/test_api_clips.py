@@ -198,3 +198,20 @@ def test_token_clients_download_their_audio_and_nobody_elses(alice_api, bob_api,
     from rest_framework.test import APIClient
 
     assert APIClient().get(body["audio_url"]).status_code == 401
+
+
+def test_a_pause_shows_as_silence_in_the_api_and_the_clip_keeps_its_label(
+    alice_api, tmp_path, django_capture_on_commit_callbacks
+):
+    import numpy as np
+    import soundfile
+
+    fixtures = Path(__file__).parent / "fixtures"
+    speech, rate = soundfile.read(fixtures / "speech.flac", dtype="float32")
+    path = tmp_path / "podcast.flac"
+    soundfile.write(path, np.concatenate([speech, speech, np.zeros(5 * rate, np.float32), speech, speech]), rate)
+    clip_id = upload(alice_api, path, django_capture_on_commit_callbacks).json()["id"]
+    body = alice_api.get(f"/api/clips/{clip_id}/").json()
+    assert body["label"] == "speech"
+    assert [s["label"] for s in body["segments"]].count("silence") == 1
+    assert alice_api.get("/api/clips/", {"label": "silence"}).json()["count"] == 0

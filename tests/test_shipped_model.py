@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ml.inference import DEFAULT_MODEL_DIR, Classifier
@@ -69,3 +70,23 @@ def test_the_shipped_model_is_small_and_documented():
         "uncertain_margin",
         "crossval",
     } <= set(metadata)
+
+
+def test_a_pause_in_speech_is_silence_on_the_timeline_and_the_clip_stays_speech(classifier):
+    import soundfile
+
+    speech, rate = soundfile.read(FIXTURES / "speech.flac", dtype="float32")
+    samples = np.concatenate([speech, speech, np.zeros(5 * rate, np.float32), speech, speech])
+    result = classifier.classify_samples(samples)
+    assert result.label == "speech", result.probabilities
+    labels = [s.label for s in result.segments]
+    assert "silence" in labels[1:-1] and labels[0] == labels[-1] == "speech", labels
+    pause = next(s for s in result.segments if s.label == "silence")
+    assert 6.4 <= pause.start <= 8.5 and 9.0 <= pause.end <= 11.5 and not pause.uncertain
+
+
+def test_a_clip_that_is_nearly_all_silence_says_so(classifier):
+    samples = np.zeros(16_000 * 20, np.float32)
+    samples[:8000] = 0.2 * np.sin(np.arange(8000) / 5)  # half a second of tone, then nothing
+    result = classifier.classify_samples(samples)
+    assert result.label == "silence" and not result.uncertain

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from classify.models import Clip
-from ml import CLASS_NAMES
+from ml import CLASS_NAMES, TIMELINE_LABELS
 
 
 class ProbabilitiesSerializer(serializers.Serializer):
@@ -20,7 +20,7 @@ class SegmentSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="counted from 0: what corrections take as `segment`")
     start = serializers.FloatField()
     end = serializers.FloatField()
-    label = serializers.ChoiceField(choices=CLASS_NAMES)
+    label = serializers.ChoiceField(choices=TIMELINE_LABELS, help_text="silence: below the level floor")
     probabilities = ProbabilitiesSerializer()
     corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
     uncertain = serializers.BooleanField(help_text="the model's top two classes were close: it hesitated")
@@ -83,7 +83,7 @@ class ClipSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
+    @extend_schema_field(serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True))
     def get_label(self, clip: Clip) -> str | None:
         return clip.result.label if clip.result else None
 
@@ -142,7 +142,7 @@ class HistoryRowSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     filename = serializers.CharField()
     status = serializers.ChoiceField(choices=Clip.Status.values)
-    label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
+    label = serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True)
     corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
     music = serializers.FloatField(allow_null=True)

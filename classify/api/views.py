@@ -25,6 +25,7 @@ from classify.corrections import CorrectionRefused, CorrectionThrottled, correct
 from classify.filters import filter_clips
 from classify.media import audio_response
 from classify.models import Clip, Segment
+from ml import TIMELINE_LABELS
 
 # Refusals every endpoint can answer with, documented so clients (and the schema fuzz) know them.
 UNAUTHORISED = {401: ErrorSerializer, 403: ErrorSerializer}
@@ -59,7 +60,7 @@ class ClipViewSet(
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("label", enum=["music", "speech", "noise"]),
+            OpenApiParameter("label", enum=[*TIMELINE_LABELS]),
             OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
             OpenApiParameter("search", str, description="part of the file name"),
         ],
@@ -125,7 +126,7 @@ class ClipViewSet(
     @extend_schema(
         parameters=[
             OpenApiParameter("type", enum=["csv", "json"], description="file type, json by default"),
-            OpenApiParameter("label", enum=["music", "speech", "noise"]),
+            OpenApiParameter("label", enum=[*TIMELINE_LABELS]),
             OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
             OpenApiParameter("search", str, description="part of the file name"),
         ],
