@@ -20,3 +20,14 @@ def locked_out(request, credentials=None, *args, **kwargs):
         response = render(request, "registration/locked_out.html", {"message": message}, status=429)
     response["Retry-After"] = str(minutes * 60)
     return response
+
+
+def username_of(request, credentials=None) -> str | None:
+    """The user name django-axes records and counts: as given, cut to what a user name can be
+    (its table holds 255 characters; a longer guess must be a 400, not a 500)."""
+    credentials = credentials or {}
+    username = credentials.get("username")
+    if username is None:
+        data = getattr(request, "data", None) or getattr(request, "POST", {})
+        username = data.get("username") if hasattr(data, "get") else None
+    return str(username)[:150] if username is not None else None

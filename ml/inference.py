@@ -98,7 +98,9 @@ def merge_runs(windows: list[Segment], uncertain_margin: float = DEFAULT_UNCERTA
             weights.append(np.append(vector, max(end - start, 1e-3)))
     for run, total in zip(runs, weights):
         run.probabilities = _as_dict(total[:-1] / total[-1])
-        run.uncertain = run.label != SILENCE and bool(is_uncertain(total[:-1] / total[-1], uncertain_margin)[0])
+        run.uncertain = run.label != SILENCE and bool(
+            is_uncertain(total[:-1] / total[-1], uncertain_margin)[0]
+        )
     return runs
 
 

@@ -209,7 +209,9 @@ def test_a_pause_shows_as_silence_in_the_api_and_the_clip_keeps_its_label(
     fixtures = Path(__file__).parent / "fixtures"
     speech, rate = soundfile.read(fixtures / "speech.flac", dtype="float32")
     path = tmp_path / "podcast.flac"
-    soundfile.write(path, np.concatenate([speech, speech, np.zeros(5 * rate, np.float32), speech, speech]), rate)
+    soundfile.write(
+        path, np.concatenate([speech, speech, np.zeros(5 * rate, np.float32), speech, speech]), rate
+    )
     clip_id = upload(alice_api, path, django_capture_on_commit_callbacks).json()["id"]
     body = alice_api.get(f"/api/clips/{clip_id}/").json()
     assert body["label"] == "speech"

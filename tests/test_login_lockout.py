@@ -59,3 +59,9 @@ def test_a_few_mistakes_then_the_right_password_still_signs_in(client, alice, se
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         login(client, "alice", "typo")
     assert login(client, "alice", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/api/auth/token/"])
+def test_an_absurdly_long_user_name_is_refused_not_a_server_error(client, url):
+    response = client.post(url, {"username": "x" * 5000, "password": "guess"})
+    assert response.status_code in (200, 400)
