@@ -112,6 +112,8 @@ def timeline(segments, duration_s: float | None) -> list[dict]:
             "uncertain": s.uncertain and not s.corrected_label,
             "left_pct": f"{100 * s.start / total:.3f}",
             "width_pct": f"{100 * (s.end - s.start) / total:.3f}",
+            # Too narrow for its word: the label would be cut ("noi"); the title still says it.
+            "narrow": (s.end - s.start) / total < 0.08,
         }
         for s in segments
     ]

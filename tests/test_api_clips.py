@@ -217,3 +217,8 @@ def test_a_pause_shows_as_silence_in_the_api_and_the_clip_keeps_its_label(
     assert body["label"] == "speech"
     assert [s["label"] for s in body["segments"]].count("silence") == 1
     assert alice_api.get("/api/clips/", {"label": "silence"}).json()["count"] == 0
+
+
+def test_the_api_docs_have_a_way_back_to_the_site(client):
+    page = client.get("/api/docs/").content.decode()
+    assert "Back to Audio classifier" in page and 'id="swagger-ui"' in page

@@ -131,7 +131,19 @@ def test_a_new_user_uploads_by_drag_and_drop_and_works_with_the_result(
         page.click("[data-export-csv]")
     assert "concert.flac" in Path(download.value.path()).read_text()
 
+    page.set_viewport_size({"width": 1280, "height": 900})  # a laptop: the export buttons on one line
+    boxes = [page.locator(sel).bounding_box() for sel in ("[data-export-csv]", "text=Export JSON")]
+    assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2
+    page.set_viewport_size({"width": 390, "height": 844})  # the clip page on a phone fits too
     page.goto(f"{live_server.url}/clips/{clip.pk}/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    header, body = (
+        page.locator("header.bar").bounding_box(),
+        page.evaluate("document.documentElement.scrollWidth"),
+    )
+    assert header["width"] >= body - 1  # the header bar spans the page
+    page.screenshot(path=str(ARTIFACTS / "result-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1100, "height": 900})
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("[data-delete] button")
     page.wait_for_url(f"{live_server.url}/")
