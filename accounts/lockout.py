@@ -31,3 +31,16 @@ def username_of(request, credentials=None) -> str | None:
         data = getattr(request, "data", None) or getattr(request, "POST", {})
         username = data.get("username") if hasattr(data, "get") else None
     return str(username)[:150] if username is not None else None
+
+
+def client_address(request) -> str | None:
+    """The client's address for the per-address lock-out. Behind TRUSTED_PROXY_COUNT reverse
+    proxies, the address the outermost trusted proxy saw (X-Forwarded-For counted from the right,
+    so a client cannot choose it); with none, the connection's own address."""
+    meta = getattr(request, "META", {})
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return meta.get("REMOTE_ADDR")

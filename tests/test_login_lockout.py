@@ -65,3 +65,28 @@ def test_a_few_mistakes_then_the_right_password_still_signs_in(client, alice, se
 def test_an_absurdly_long_user_name_is_refused_not_a_server_error(client, url):
     response = client.post(url, {"username": "x" * 5000, "password": "guess"})
     assert response.status_code in (200, 400)
+
+
+def test_one_address_guessing_many_user_names_is_locked_out_too(client, alice, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        login(client, f"someone{n}", "guess")
+    assert login(client, "alice", PASSWORD).status_code == 429
+
+
+def test_a_locked_user_name_stays_locked_from_another_address(client, alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "alice", "password": "guess"}, REMOTE_ADDR="10.0.0.1")
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2"
+    )
+    assert response.status_code == 429
+
+
+def test_behind_a_proxy_the_address_comes_from_the_proxy_not_the_client(rf, settings):
+    from accounts.lockout import client_address
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7", REMOTE_ADDR="10.0.0.1")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_address(request) == "10.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_address(request) == "203.0.113.7"  # the spoofed left-hand entry is ignored
