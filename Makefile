@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform clean superuser
+.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform bench-live clean superuser
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,9 @@ bench: $(BIN)/.runtime
 
 bench-platform: $(BIN)/.dev
 	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/platform_latency.py
+
+bench-live: $(BIN)/.dev
+	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/live_latency.py
 
 clean:
 	rm -rf $(VENV) var tests/artifacts

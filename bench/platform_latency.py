@@ -14,38 +14,18 @@ Prints p50 / p95 for both. Targets: upload -> done p50 <= 1.0 s, p95 <= 2.0 s; l
 from __future__ import annotations
 
 import io
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import psycopg
 import requests
 import soundfile
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
-BASE = f"http://127.0.0.1:{PORT}"
-
-
-def scratch_database_url() -> str:
-    """A fresh `<db>_bench` next to the configured database."""
-    url = os.environ["DATABASE_URL"]
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") + "_bench"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin.replace("postgresql://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import platform  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -61,84 +41,26 @@ def ten_second_clip(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(what)
-
-
 def main() -> int:
-    env = {
-        **os.environ,
-        "DATABASE_URL": scratch_database_url(),
-        "SECRET_KEY": "bench-only",
-        "DJANGO_SETTINGS_MODULE": "classifier_site.settings",
-        "MEDIA_ROOT": tempfile.mkdtemp(prefix="bench-media-"),
-        "STATIC_ROOT": tempfile.mkdtemp(prefix="bench-static-"),
-        "UPLOAD_RATE": "100000/hour",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, env=env, cwd=ROOT)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True, env=env, cwd=ROOT)
+    with platform("bench") as base:
+        from django.contrib.auth.models import User
+        from rest_framework.authtoken.models import Token
 
-    import django
-
-    django.setup()
-    from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
-
-    uploader = User.objects.create_user("uploader", password="bench-password-1")
-    reader = User.objects.create_user("reader", password="bench-password-1")
-    headers = {"Authorization": f"Token {Token.objects.create(user=uploader).key}"}
-    reader_headers = {"Authorization": f"Token {Token.objects.create(user=reader).key}"}
-
-    children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "classifier_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{PORT}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        ),
-        subprocess.Popen(
-            [*manage, "qcluster"],
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
-    try:
+        uploader = User.objects.create_user("uploader", password="bench-password-1")
+        reader = User.objects.create_user("reader", password="bench-password-1")
+        headers = {"Authorization": f"Token {Token.objects.create(user=uploader).key}"}
+        reader_headers = {"Authorization": f"Token {Token.objects.create(user=reader).key}"}
         session = requests.Session()
-        wait_for(lambda: _up(session), 30, "gunicorn did not start")
 
         def upload_until_done(seed: int) -> float:
             started = time.perf_counter()
             response = session.post(
-                f"{BASE}/api/clips/",
+                f"{base}/api/clips/",
                 headers=headers,
                 files={"file": (f"clip{seed}.wav", ten_second_clip(seed), "audio/wav")},
             )
             response.raise_for_status()
-            url = f"{BASE}/api/clips/{response.json()['id']}/"
+            url = f"{base}/api/clips/{response.json()['id']}/"
             while True:
                 status = session.get(url, headers=headers).json()["status"]
                 if status in ("done", "failed"):
@@ -150,7 +72,7 @@ def main() -> int:
         latencies = [upload_until_done(seed) for seed in range(20)]
 
         _fill_history(reader, 1000)
-        list_url = f"{BASE}/api/clips/"
+        list_url = f"{base}/api/clips/"
 
         def client(_: int) -> list[float]:
             own = requests.Session()
@@ -164,14 +86,6 @@ def main() -> int:
 
         with ThreadPoolExecutor(10) as pool:
             list_timings = [t for chunk in pool.map(client, range(10)) for t in chunk]
-    finally:
-        for child in children:
-            os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
 
     print(f"first upload -> done (worker loading the model): {warm:.2f} s")
     print(
@@ -183,13 +97,6 @@ def main() -> int:
         f"p50 {statistics.median(list_timings) * 1000:.1f} ms, p95 {percentile(list_timings, 95) * 1000:.1f} ms"
     )
     return 0
-
-
-def _up(session: requests.Session) -> bool:
-    try:
-        return session.get(f"{BASE}/accounts/login/", timeout=5).status_code == 200
-    except (requests.ConnectionError, requests.Timeout):
-        return False
 
 
 def _fill_history(owner, count: int) -> None:

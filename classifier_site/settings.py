@@ -172,6 +172,12 @@ UPLOAD_RATE = envstr("UPLOAD_RATE", "120/hour")
 CORRECTION_RATE = envstr("CORRECTION_RATE", "60/minute")
 # Bytes of audio one user may keep stored (0: no quota).
 USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 2 * 1024 * 1024 * 1024)
+# Live sessions: at most this long, closed after this long without a chunk, chunks of at most
+# this many seconds; a chunk request waits at most LIVE_WAIT_S for its windows.
+LIVE_MAX_S = envint("LIVE_MAX_S", UPLOAD_MAX_DURATION_S)
+LIVE_IDLE_S = envint("LIVE_IDLE_S", 120)
+LIVE_MAX_CHUNK_S = 5
+LIVE_WAIT_S = float(envint("LIVE_WAIT_MS", 1500)) / 1000
 # A failed clip's file is kept this long (for staff to look at), then removed by the sweeper.
 FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

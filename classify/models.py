@@ -158,3 +158,33 @@ class Correction(models.Model):
     def __str__(self) -> str:
         where = f"{self.segment.start:.1f}-{self.segment.end:.1f}s" if self.segment_id else "whole clip"
         return f"{self.clip} ({where}): {self.old_label} -> {self.new_label}"
+
+
+class LiveSession(models.Model):
+    """A recording being classified while it is made: its audio so far (16 kHz 16-bit PCM in a
+    file of its own), the windows classified so far, and, once finished, the clip it became."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        FINISHED = "finished", "Finished"
+        EXPIRED = "expired", "Expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_sessions"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_chunk_at = models.DateTimeField(default=timezone.now)
+    received_s = models.FloatField(default=0.0)
+    classified_s = models.FloatField(default=0.0)
+    # [{"start", "end", "label", "probabilities", "uncertain"}, ...], times from the session's start
+    windows = models.JSONField(default=list, blank=True)
+    clip = models.ForeignKey(Clip, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "last_chunk_at"], name="live_status_last_chunk")]
+
+    def __str__(self) -> str:
+        return f"live {self.id} ({self.status}, {self.received_s:.0f} s)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classify import services
+from classify import live, services
 
 
 def classify_clip(clip_id: int) -> str:
@@ -10,7 +10,13 @@ def classify_clip(clip_id: int) -> str:
     return f"clip {outcome.clip_id}: {outcome.status} {outcome.detail}".strip()
 
 
+def classify_live(session_id: str) -> str:
+    live.classify_tail(session_id)
+    return f"live {session_id}"
+
+
 def sweep_stale_clips() -> str:
     outcome = services.sweep_stale()
     purged = services.purge_failed_files()
+    live.sweep_idle()
     return f"requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"

@@ -2,10 +2,12 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from classify import views
+from classify.api.live import LiveSessionViewSet
 from classify.api.views import ClipViewSet
 
 router = DefaultRouter()
 router.register("clips", ClipViewSet, basename="api-clip")
+router.register("live", LiveSessionViewSet, basename="api-live")
 
 urlpatterns = [
     path("", views.home, name="home"),

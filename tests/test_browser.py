@@ -213,3 +213,41 @@ def test_a_polyglot_upload_named_html_never_runs_its_script_on_the_site(
     assert response.headers["content-type"] == "audio/wav"
     page.wait_for_timeout(500)
     assert page.evaluate("window.pwned") is None and page.title() != "pwned"
+
+
+def test_live_mode_follows_speech_then_music_and_keeps_the_recording(
+    browser_factory, live_server, qcluster, tmp_path
+):
+    """A fake microphone plays speech, then music (Chromium loops the file): the live label goes
+    from speech to music, and Stop turns the recording into a classified clip."""
+    fixtures = Path(__file__).parent / "fixtures"
+    speech, rate = soundfile.read(fixtures / "speech.flac", dtype="float32")
+    music, _ = soundfile.read(fixtures / "music.flac", dtype="float32")
+    microphone = tmp_path / "microphone.wav"
+    soundfile.write(
+        microphone, np.concatenate([speech, speech, speech, music, music, music]), rate, subtype="PCM_16"
+    )
+    browser = browser_factory(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+    )
+    context = browser.new_context()
+    context.grant_permissions(["microphone"], origin=live_server.url)
+    page = context.new_page()
+    sign_up(page, live_server.url, "lena")
+    page.click("[data-listen]")
+    page.wait_for_function(
+        "document.querySelector('[data-live-label]').textContent === 'speech'", timeout=20_000
+    )
+    page.wait_for_function(
+        "document.querySelector('[data-live-label]').textContent === 'music'", timeout=30_000
+    )
+    assert page.locator("[data-live-timeline] .seg.speech").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
+    page.click("[data-listen]")
+    page.wait_for_selector("[data-live-clip]", timeout=30_000)
+    clip = Clip.objects.get(owner__username="lena")
+    assert clip.original_filename.startswith("live-") and clip.duration_s >= 8
+    page.click("[data-live-clip]")
+    page.wait_for_selector("[data-label]", timeout=60_000)

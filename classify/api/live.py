@@ -1,0 +1,120 @@
+"""Live classification through the API: open a session, send WAV chunks, finish into a clip."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+
+from classify import live, services
+from classify.api.serializers import ClipSerializer, ErrorSerializer, FieldErrorsSerializer
+from classify.models import Clip, LiveSession
+from ml import TIMELINE_LABELS
+
+
+class WavParser(BaseParser):
+    """The request body as bytes: one WAV chunk."""
+
+    media_type = "audio/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
+class LiveWindowSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    label = serializers.ChoiceField(choices=TIMELINE_LABELS)
+    probabilities = serializers.DictField(child=serializers.FloatField())
+    uncertain = serializers.BooleanField()
+
+
+class LiveSessionSerializer(serializers.ModelSerializer):
+    windows = LiveWindowSerializer(many=True)
+    clip = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = LiveSession
+        fields = ["id", "status", "received_s", "classified_s", "windows", "clip", "error", "created_at"]
+        read_only_fields = fields
+
+
+ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+class LiveSessionViewSet(viewsets.GenericViewSet):
+    serializer_class = LiveSessionSerializer
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_queryset(self):
+        return LiveSession.objects.filter(owner=self.request.user)
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except (ValueError, ValidationError):
+            raise NotFound() from None
+
+    @extend_schema(
+        request=None, responses={201: LiveSessionSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
+    )
+    def create(self, request):
+        """Open a live session (an older open one of yours is closed)."""
+        session = live.open_session(request.user)
+        return Response(LiveSessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: LiveSessionSerializer, **ERRORS})
+    def retrieve(self, request, pk=None):
+        return Response(LiveSessionSerializer(self.get_object()).data)
+
+    @extend_schema(
+        request={"audio/wav": OpenApiTypes.BINARY},
+        responses={200: LiveSessionSerializer, 400: FieldErrorsSerializer, 409: ErrorSerializer, **ERRORS},
+        examples=[
+            OpenApiExample("one second of 16 kHz mono WAV", value="RIFF....WAVEfmt ...", request_only=True)
+        ],
+    )
+    @action(detail=True, methods=["post"], parser_classes=[WavParser])
+    def chunks(self, request, pk=None):
+        """Append about a second of audio (a WAV file as the body, any rate, mono or stereo);
+        answers every window classified so far, times from the session's start."""
+        session = self.get_object()
+        data = request.data if isinstance(request.data, bytes) else b""
+        try:
+            session = live.add_chunk(session, data)
+        except live.LiveClosed as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        except live.LiveRefused as error:
+            raise ValidationError({"detail": [str(error)]}) from None
+        return Response(LiveSessionSerializer(session).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: ClipSerializer,
+            400: FieldErrorsSerializer,
+            409: ErrorSerializer,
+            429: ErrorSerializer,
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def finish(self, request, pk=None):
+        """Close the session and keep the whole recording as a clip (answered like GET /api/clips/<id>/)."""
+        session = self.get_object()
+        try:
+            clip = live.finish(session)
+        except live.LiveClosed as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        except services.UploadThrottled as error:
+            return Response({"detail": str(error)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        except services.UploadRejected as error:
+            raise ValidationError({"detail": [str(error)]}) from None
+        clip = Clip.objects.for_user(request.user).with_result().get(pk=clip.pk)
+        return Response(
+            ClipSerializer(clip, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )

@@ -1,0 +1,173 @@
+"""Live sessions: a recording classified while it is made, chunk by chunk.
+
+The browser (or a script) opens a session, sends about a second of audio at a time as WAV, and
+gets back every window classified so far; "finish" turns the whole recording into an ordinary
+clip. The web process only decodes and appends PCM: a django-q2 worker classifies the newest
+windows (TensorFlow stays out of the web process), and the chunk request waits briefly for it so
+the answer usually includes the chunk just sent. Sessions are bounded in length and idle time,
+and the sweeper removes what they leave behind.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from classify import services
+from classify.models import LiveSession
+
+RATE = 16_000
+# Windows re-classified at each chunk: the last few seconds, so a window that grew is redone.
+TAIL_S = 6.0
+HOP_S = 1.5
+
+
+class LiveRefused(Exception):
+    """A chunk or a session we will not take; the message is for the person recording."""
+
+
+class LiveClosed(LiveRefused):
+    """The session is finished or expired: no more chunks."""
+
+
+def pcm_path(session: LiveSession) -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "live"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{session.id}.pcm"
+
+
+def open_session(owner) -> LiveSession:
+    """A new session; the owner's older open ones are expired (one microphone at a time)."""
+    for stale in LiveSession.objects.filter(owner=owner, status=LiveSession.Status.OPEN):
+        expire(stale, "A newer live session was opened.")
+    session = LiveSession.objects.create(owner=owner)
+    pcm_path(session).touch()
+    return session
+
+
+def decode_chunk(data: bytes) -> np.ndarray:
+    """A WAV chunk (any rate, mono or stereo) as 16 kHz mono int16."""
+    if not data:
+        raise LiveRefused("The chunk is empty.")
+    try:
+        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        raise LiveRefused("The chunk is not a WAV file we can read.") from None
+    if not 1000 <= rate <= 384_000 or samples.shape[1] > 32:
+        raise LiveRefused("The chunk's sample rate or channel count is not a recording's.")
+    if len(samples) > rate * settings.LIVE_MAX_CHUNK_S:
+        raise LiveRefused(f"A chunk may hold at most {settings.LIVE_MAX_CHUNK_S} s of audio.")
+    mono = samples.mean(axis=1)
+    if rate != RATE:
+        mono = soxr.resample(mono, rate, RATE)
+    return (np.clip(mono, -1, 1) * 32767).astype("<i2")
+
+
+def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
+    """Append a chunk, queue the classification of the newest windows, and wait (at most
+    LIVE_WAIT_S) until the worker has classified up to it."""
+    if session.status != LiveSession.Status.OPEN:
+        raise LiveClosed(f"This live session is {session.status}; start a new one.")
+    pcm = decode_chunk(data)
+    received_s = session.received_s + len(pcm) / RATE
+    if received_s > settings.LIVE_MAX_S:
+        expire(session, "The live session reached its length limit.")
+        raise LiveClosed(
+            f"The live session reached its limit of {settings.LIVE_MAX_S / 60:.0f} min and was stopped; "
+            "its audio is not kept. Stop earlier to keep a recording."
+        )
+    with pcm_path(session).open("ab") as stored:
+        stored.write(pcm.tobytes())
+    LiveSession.objects.filter(pk=session.pk).update(received_s=received_s, last_chunk_at=timezone.now())
+    enqueue(session.pk)
+    deadline = time.monotonic() + settings.LIVE_WAIT_S
+    while True:
+        session.refresh_from_db(fields=["classified_s", "windows", "received_s", "status"])
+        if session.classified_s >= received_s - 1e-6 or time.monotonic() > deadline:
+            return session
+        time.sleep(0.03)
+
+
+def enqueue(session_id) -> None:
+    from django_q.tasks import async_task
+
+    async_task("classify.tasks.classify_live", str(session_id), sync=settings.CLASSIFY_SYNC)
+
+
+def classify_tail(session_id) -> None:
+    """The worker's part: classify the last TAIL_S seconds and replace those windows. Windows
+    start on a 1.5 s grid from the session's start, so the tail starts on it too."""
+    from classify.runtime import get_classifier
+
+    session = LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.OPEN).first()
+    if session is None:
+        return
+    pcm = np.fromfile(pcm_path(session), dtype="<i2")
+    total_s = len(pcm) / RATE
+    if total_s < 0.5:
+        return
+    start_s = max(0.0, np.floor((total_s - TAIL_S) / HOP_S) * HOP_S)
+    samples = pcm[int(start_s * RATE) :].astype(np.float32) / 32767
+    result = get_classifier().classify_samples(samples)
+    fresh = [
+        {
+            "start": round(w.start + start_s, 3),
+            "end": round(w.end + start_s, 3),
+            "label": w.label,
+            "probabilities": w.probabilities,
+            "uncertain": w.uncertain,
+        }
+        for w in result.windows
+    ]
+    with transaction.atomic():
+        current = LiveSession.objects.select_for_update().get(pk=session_id)
+        if current.classified_s > total_s:  # a later chunk's task got here first
+            return
+        kept = [w for w in current.windows if w["start"] < start_s - 1e-6]
+        current.windows = kept + fresh
+        current.classified_s = total_s
+        current.save(update_fields=["windows", "classified_s"])
+
+
+def finish(session: LiveSession):
+    """The whole recording as an ordinary clip (stored, classified in full, in the history)."""
+    if session.status != LiveSession.Status.OPEN:
+        raise LiveClosed(f"This live session is {session.status}.")
+    path = pcm_path(session)
+    pcm = np.fromfile(path, dtype="<i2")
+    buffer = io.BytesIO()
+    soundfile.write(buffer, pcm, RATE, format="WAV", subtype="PCM_16")
+    stamp = timezone.localtime(session.created_at).strftime("%Y-%m-%d-%H-%M-%S")
+    upload = SimpleUploadedFile(f"live-{stamp}.wav", buffer.getvalue(), content_type="audio/wav")
+    try:
+        clip = services.create_clip(session.owner, upload)
+    except services.UploadRejected:
+        expire(session, "The recording could not be kept.")
+        raise
+    LiveSession.objects.filter(pk=session.pk).update(status=LiveSession.Status.FINISHED, clip=clip)
+    path.unlink(missing_ok=True)
+    return clip
+
+
+def expire(session: LiveSession, reason: str) -> None:
+    LiveSession.objects.filter(pk=session.pk).update(status=LiveSession.Status.EXPIRED, error=reason)
+    pcm_path(session).unlink(missing_ok=True)
+
+
+def sweep_idle(now=None) -> list[str]:
+    """Expire open sessions idle for LIVE_IDLE_S and remove their audio."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.LIVE_IDLE_S)
+    idle = list(LiveSession.objects.filter(status=LiveSession.Status.OPEN, last_chunk_at__lt=cutoff))
+    for session in idle:
+        expire(session, "The live session was idle too long.")
+    return [str(s.pk) for s in idle]
