@@ -29,7 +29,6 @@ from classify.models import LiveSession
 RATE = 16_000
 # Windows re-classified at each chunk: the last few seconds, so a window that grew is redone.
 TAIL_S = 6.0
-HOP_S = 1.5
 
 
 class LiveRefused(Exception):
@@ -106,7 +105,8 @@ def enqueue(session_id) -> None:
 
 def classify_tail(session_id) -> None:
     """The worker's part: classify the last TAIL_S seconds and replace those windows. Windows
-    start on a 1.5 s grid from the session's start, so the tail starts on it too."""
+    start on the features' hop grid (47 frames of 512 samples, 1.504 s) from the session's
+    start, so the tail starts on it too and its windows line up with the ones kept."""
     from classify.runtime import get_classifier
 
     session = LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.OPEN).first()
@@ -116,9 +116,12 @@ def classify_tail(session_id) -> None:
     total_s = len(pcm) / RATE
     if total_s < 0.5:
         return
-    start_s = max(0.0, np.floor((total_s - TAIL_S) / HOP_S) * HOP_S)
-    samples = pcm[int(start_s * RATE) :].astype(np.float32) / 32767
-    result = get_classifier().classify_samples(samples)
+    classifier = get_classifier()
+    hop = classifier.settings.frames_per_hop * classifier.settings.hop_length  # in samples
+    first = max(0, int(np.floor((len(pcm) - TAIL_S * RATE) / hop))) * hop
+    start_s = first / RATE
+    samples = pcm[first:].astype(np.float32) / 32767
+    result = classifier.classify_samples(samples)
     fresh = [
         {
             "start": round(w.start + start_s, 3),
