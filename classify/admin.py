@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from classify import services
-from classify.models import Classification, Clip, Correction, Segment
+from classify.models import Classification, Clip, Correction, LiveSession, Segment
 
 
 class ClassificationInline(admin.TabularInline):
@@ -158,3 +158,27 @@ class CorrectionAdmin(admin.ModelAdmin):
         if correction.segment_id:
             return f"{correction.segment.start:.1f}-{correction.segment.end:.1f} s"
         return "whole clip"
+
+
+@admin.register(LiveSession)
+class LiveSessionAdmin(admin.ModelAdmin):
+    """Live sessions, read-only: who listened, how long, what it became."""
+
+    list_display = ("id", "owner", "status", "received_s", "created_at", "last_chunk_at", "clip")
+    list_filter = ("status", "created_at")
+    search_fields = ("owner__username",)
+    list_select_related = ("owner", "clip")
+    readonly_fields = (
+        "owner",
+        "status",
+        "received_s",
+        "classified_s",
+        "windows",
+        "clip",
+        "error",
+        "created_at",
+        "last_chunk_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
