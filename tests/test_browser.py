@@ -250,4 +250,6 @@ def test_live_mode_follows_speech_then_music_and_keeps_the_recording(
     clip = Clip.objects.get(owner__username="lena")
     assert clip.original_filename.startswith("live-") and clip.duration_s >= 8
     page.click("[data-live-clip]")
-    page.wait_for_selector("[data-label]", timeout=60_000)
+    page.wait_for_selector("[data-label]", timeout=60_000)  # classified in full, on its own page
+    page.goto(f"{live_server.url}/")
+    assert clip.original_filename in page.locator("table.clips").inner_text()  # and in the history

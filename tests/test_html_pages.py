@@ -164,3 +164,8 @@ def test_the_staff_audio_view_is_for_staff_only(alice_browser, alice, music_wav)
 
     clip = services.create_clip(alice, as_upload(music_wav))
     assert alice_browser.get(f"/staff/clips/{clip.pk}/audio/").status_code == 302  # to the admin login
+
+
+def test_without_javascript_no_record_or_listen_button_shows(alice_browser):
+    page = alice_browser.get("/clips/upload/").content.decode()
+    assert "data-recorder hidden" in page and "data-live hidden" in page  # the scripts unhide them

@@ -3,6 +3,7 @@ a real token) and fails on any 5xx, or any response the schema does not describe
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def test_the_api_answers_every_generated_request_without_a_server_error_and_as_d
         capture_output=True,
         text=True,
         timeout=FUZZ_SECONDS + 60,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).parent / "schemathesis_hooks.py")},
     )
     report = Path(__file__).parent / "artifacts" / "schemathesis.txt"
     report.parent.mkdir(exist_ok=True)
