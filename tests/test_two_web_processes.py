@@ -57,16 +57,18 @@ def two_web_workers(tmp_path, settings):
         cwd=ROOT, env=env, start_new_session=True, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/api/schema/", timeout=10)
-            break
-        except requests.RequestException:
-            time.sleep(0.3)
-    process.base_url, process.log_path = base, log
-    yield process
-    stop_process_group(process)
+    try:  # whatever happens while it starts, the server does not outlive the test
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{base}/api/schema/", timeout=10)
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        process.base_url, process.log_path = base, log
+        yield process
+    finally:
+        stop_process_group(process)
 
 
 def pids_that_answered(log: Path) -> set[str]:
