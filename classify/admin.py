@@ -59,37 +59,19 @@ class ClipAdmin(admin.ModelAdmin):
         "finished_at",
         "result",
     )
-    readonly_fields = (
-        "owner",
-        "audio",
-        "original_filename",
-        "size_bytes",
-        "sha256",
-        "duration_s",
-        "sample_rate",
-        "channels",
-        "status",
-        "error",
-        "attempts",
-        "created_at",
-        "queued_at",
-        "started_at",
-        "finished_at",
-        "result",
-    )
+    readonly_fields = fields
     inlines = [ClassificationInline]
+    actions = ["classify_again", "mark_failed"]
 
     @admin.display(description="audio")
     def audio(self, clip: Clip) -> str:
-        """A player through the owner-checked audio view (staff may listen), never /media/."""
+        """A player through the staff-only audio view, never a /media/ link (nothing serves that)."""
         if not clip.file:
             return "(file removed)"
         url = reverse("admin-clip-audio", args=[clip.pk])
         return format_html(
             '<audio controls preload="none" src="{}"></audio> <a href="{}">download</a>', url, url
         )
-
-    actions = ["classify_again", "mark_failed"]
 
     def has_add_permission(self, request) -> bool:
         return False

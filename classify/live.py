@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-import soxr
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -25,8 +24,9 @@ from django.utils import timezone
 
 from classify import services
 from classify.models import LiveSession
+from ml.audio import SAMPLE_RATE, is_unusual, to_mono_16k
 
-RATE = 16_000
+RATE = SAMPLE_RATE
 # Windows re-classified at each chunk: the last few seconds, so a window that grew is redone.
 TAIL_S = 6.0
 
@@ -62,14 +62,11 @@ def decode_chunk(data: bytes) -> np.ndarray:
         samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         raise LiveRefused("The chunk is not a WAV file we can read.") from None
-    if not 1000 <= rate <= 384_000 or samples.shape[1] > 32:
+    if rate < 1000 or is_unusual(rate, samples.shape[1]):
         raise LiveRefused("The chunk's sample rate or channel count is not a recording's.")
     if len(samples) > rate * settings.LIVE_MAX_CHUNK_S:
         raise LiveRefused(f"A chunk may hold at most {settings.LIVE_MAX_CHUNK_S} s of audio.")
-    mono = samples.mean(axis=1)
-    if rate != RATE:
-        mono = soxr.resample(mono, rate, RATE)
-    return (np.clip(mono, -1, 1) * 32767).astype("<i2")
+    return (np.clip(to_mono_16k(samples, rate), -1, 1) * 32767).astype("<i2")
 
 
 def add_chunk(session: LiveSession, data: bytes) -> LiveSession:

@@ -43,9 +43,10 @@ def _range(header: str, size: int) -> tuple[int, int] | None:
 def ranged_file_response(request, path: Path, download_name: str) -> HttpResponse:
     size = path.stat().st_size
     media_type = content_type(path)
+    served_type = media_type or "application/octet-stream"
     header = request.headers.get("Range", "")
     if not header:
-        response = FileResponse(path.open("rb"), content_type=media_type or "application/octet-stream")
+        response = FileResponse(path.open("rb"), content_type=served_type)
     else:
         wanted = _range(header, size)
         if wanted is None:
@@ -57,7 +58,7 @@ def ranged_file_response(request, path: Path, download_name: str) -> HttpRespons
         with path.open("rb") as handle:
             handle.seek(first)
             body = handle.read(last - first + 1)
-        response = HttpResponse(body, status=206, content_type=media_type or "application/octet-stream")
+        response = HttpResponse(body, status=206, content_type=served_type)
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Accept-Ranges"] = "bytes"
     # The name says what the bytes are: the uploader's stem, the stored (decoded) suffix.

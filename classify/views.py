@@ -75,10 +75,8 @@ def upload(request):
         for uploaded in form.cleaned_data["files"]:
             try:
                 created.append(services.create_clip(request.user, uploaded))
-            except services.UploadThrottled as error:
-                throttled = True
-                rejected.append(f"{services.display_name(uploaded.name)}: {error}")
             except services.UploadRejected as error:
+                throttled = throttled or isinstance(error, services.UploadThrottled)
                 rejected.append(f"{services.display_name(uploaded.name)}: {error}")
         for problem in rejected:
             form.add_error("files", problem)

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,21 +99,6 @@ def _refuse_if_empty(path: Path) -> None:
         raise AudioDecodeError("The file is empty.")
 
 
-def probe(path: str | Path, max_duration_s: float | None = None) -> AudioInfo:
-    """Read only the header: cheap enough for a web request to refuse non-audio, empty and
-    over-long uploads before any work is queued."""
-    path = Path(path)
-    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
-    _refuse_if_empty(path)
-    try:
-        info = _soundfile_info(path)
-    except _NotForSoundfile:
-        info = probe_with_ffprobe(path)
-    if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, limit_s)
-    return info
-
-
 def decode(path: str | Path, max_duration_s: float | None = None) -> DecodedAudio:
     """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
     path = Path(path)
@@ -179,23 +165,36 @@ def _check_decoded(info: AudioInfo, duration_s: float, limit_s: float, peak: flo
 STREAM_BLOCK_FRAMES = 1 << 16
 
 
+def _measure(blocks: Iterator[np.ndarray]) -> tuple[int, float, bool]:
+    """(samples, peak, all finite) over a stream of sample blocks, holding one block at a time."""
+    count, peak = 0, 0.0
+    for block in blocks:
+        count += len(block)
+        if not np.all(np.isfinite(block)):
+            return count, peak, False
+        if len(block):
+            peak = max(peak, float(np.max(np.abs(block))))
+    return count, peak, True
+
+
 def _stream_soundfile(path: Path, info: AudioInfo, limit_s: float) -> tuple[float, float, bool]:
     """(seconds, peak, all finite) read block by block, at most one second past the limit."""
     if info.duration_s is not None:
         _refuse_if_too_long(info.duration_s, limit_s)
     max_frames = int((limit_s + 1) * info.sample_rate)
-    frames, peak, finite = 0, 0.0, True
-    try:
+
+    def blocks() -> Iterator[np.ndarray]:
+        read = 0
         with soundfile.SoundFile(str(path)) as stream:
-            while frames < max_frames:
-                block = stream.read(min(STREAM_BLOCK_FRAMES, max_frames - frames), dtype="float32")
+            while read < max_frames:
+                block = stream.read(min(STREAM_BLOCK_FRAMES, max_frames - read), dtype="float32")
                 if not len(block):
-                    break
-                frames += len(block)
-                if not np.all(np.isfinite(block)):
-                    finite = False
-                    break
-                peak = max(peak, float(np.max(np.abs(block))))
+                    return
+                read += len(block)
+                yield block
+
+    try:
+        frames, peak, finite = _measure(blocks())
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
     return frames / max(info.sample_rate, 1), peak, finite
@@ -203,24 +202,26 @@ def _stream_soundfile(path: Path, info: AudioInfo, limit_s: float) -> tuple[floa
 
 def _stream_ffmpeg(path: Path, limit_s: float) -> tuple[float, float, bool]:
     """As `_stream_soundfile`, through an ffmpeg pipe of 16 kHz mono float32."""
-    command = _ffmpeg_command(path, limit_s)
     started = time.monotonic()
-    samples, peak, finite = 0, 0.0, True
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as process:
+    with subprocess.Popen(
+        _ffmpeg_command(path, limit_s), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as process:
         assert process.stdout is not None
-        leftover = b""
-        while chunk := process.stdout.read(4 * STREAM_BLOCK_FRAMES):
-            if time.monotonic() - started > FFMPEG_TIMEOUT_S:
-                process.kill()
-                raise AudioDecodeError("The file took too long to decode; it may be corrupt.")
-            chunk = leftover + chunk
-            usable = len(chunk) - len(chunk) % 4
-            block, leftover = np.frombuffer(chunk[:usable], dtype="<f4"), chunk[usable:]
-            samples += len(block)
-            if not np.all(np.isfinite(block)):
-                finite = False
-            elif len(block):
-                peak = max(peak, float(np.max(np.abs(block))))
+
+        def blocks() -> Iterator[np.ndarray]:
+            leftover = b""
+            while chunk := process.stdout.read(4 * STREAM_BLOCK_FRAMES):
+                if time.monotonic() - started > FFMPEG_TIMEOUT_S:
+                    process.kill()
+                    raise AudioDecodeError("The file took too long to decode; it may be corrupt.")
+                chunk = leftover + chunk
+                usable = len(chunk) - len(chunk) % 4
+                leftover = chunk[usable:]
+                yield np.frombuffer(chunk[:usable], dtype="<f4")
+
+        samples, peak, finite = _measure(blocks())
+        if not finite:
+            process.kill()
         returncode = process.wait()
     if returncode != 0 and samples == 0:
         raise AudioDecodeError("The file is corrupt and cannot be decoded.")
@@ -231,8 +232,13 @@ class _NotForSoundfile(Exception):
     """libsndfile cannot read this container; ffmpeg may."""
 
 
+def is_unusual(sample_rate: int, channels: int) -> bool:
+    """A header no recording has: decoding it could need gigabytes."""
+    return channels > MAX_CHANNELS or sample_rate > MAX_SAMPLE_RATE
+
+
 def _refuse_if_unusual(info: AudioInfo) -> AudioInfo:
-    if info.channels > MAX_CHANNELS or info.sample_rate > MAX_SAMPLE_RATE:
+    if is_unusual(info.sample_rate, info.channels):
         raise AudioDecodeError(
             f"The file claims {info.channels} channels at {info.sample_rate} Hz, which is not a "
             "recording we can process."
@@ -251,7 +257,8 @@ def _refuse_if_too_long(duration_s: float, limit_s: float) -> None:
         )
 
 
-def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Samples (frames, or frames x channels) at any rate as 16 kHz mono float32."""
     if samples.ndim == 2:
         samples = samples.mean(axis=1)
     samples = np.ascontiguousarray(samples, dtype=np.float32)
@@ -287,7 +294,7 @@ def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.nd
         samples, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=False, frames=max_frames)
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
-    return info, _to_mono_16k(samples, sample_rate)
+    return info, to_mono_16k(samples, sample_rate)
 
 
 def _require(tool: str) -> str:

@@ -8,7 +8,7 @@ cross-validated outputs (held-out windows of every fold, and the mixtures, so it
 where a class changes), and judged there by nesting: fold k is scored by a context model fitted
 on the other folds only. It is a few hundred numbers, stored in the model's metadata.
 
-    python -m ml.context CV.json CV.npz      # context against none, on the same outputs
+    python -m ml.context CV.json CV.npz [--reach 1 3 6] [--smoothing 1 3]   # against none, same outputs
 """
 
 from __future__ import annotations
@@ -93,38 +93,44 @@ class ContextModel:
         return cls(np.array(data["coefficients"]), np.array(data["intercept"]), int(data["reach"]))
 
 
-def fit_on_crossval(outputs) -> ContextModel:
-    """One context model from every fold's held-out windows and mixtures (calibrated per fold)."""
+def _calibrated(outputs) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out windows and mixtures, each through its own fold's calibration."""
     from ml.crossval import by_fold
 
-    windows = by_fold(outputs.raw, outputs.fold_of, outputs.calibrations)
-    mixtures = by_fold(outputs.mixture_raw, outputs.mixture_fold, outputs.calibrations)
-    offset = outputs.windows.file_ids.max() + 1
-    return ContextModel.fit(
-        np.concatenate([windows, mixtures]),
-        np.concatenate([outputs.windows.labels, outputs.mixtures.labels]),
-        np.concatenate([outputs.windows.file_ids, outputs.mixtures.file_ids + offset]),
+    return (
+        by_fold(outputs.raw, outputs.fold_of, outputs.calibrations),
+        by_fold(outputs.mixture_raw, outputs.mixture_fold, outputs.calibrations),
     )
 
 
-def nested_outputs(outputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _fit_on(outputs, windows, mixtures, rows, mixture_rows, reach: int) -> ContextModel:
+    """A context model from the chosen held-out windows and mixtures (file ids kept apart)."""
+    offset = outputs.windows.file_ids.max() + 1
+    return ContextModel.fit(
+        np.concatenate([windows[rows], mixtures[mixture_rows]]),
+        np.concatenate([outputs.windows.labels[rows], outputs.mixtures.labels[mixture_rows]]),
+        np.concatenate([outputs.windows.file_ids[rows], outputs.mixtures.file_ids[mixture_rows] + offset]),
+        reach,
+    )
+
+
+def fit_on_crossval(outputs, reach: int = CONTEXT_WINDOWS) -> ContextModel:
+    """One context model from every fold's held-out windows and mixtures (calibrated per fold)."""
+    windows, mixtures = _calibrated(outputs)
+    every, every_mixture = np.ones(len(windows), bool), np.ones(len(mixtures), bool)
+    return _fit_on(outputs, windows, mixtures, every, every_mixture, reach)
+
+
+def nested_outputs(
+    outputs, reach: int = CONTEXT_WINDOWS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Calibrated held-out windows and mixtures, without and with context; fold k's context model
     is fitted on the other folds only, so no window is judged by a model that saw its label."""
-    from ml.crossval import by_fold
-
-    windows = by_fold(outputs.raw, outputs.fold_of, outputs.calibrations)
-    mixtures = by_fold(outputs.mixture_raw, outputs.mixture_fold, outputs.calibrations)
-    offset = outputs.windows.file_ids.max() + 1
+    windows, mixtures = _calibrated(outputs)
     with_context, mixed_context = windows.copy(), mixtures.copy()
     for k in range(len(outputs.calibrations)):
         others, other_mixtures = outputs.fold_of != k, outputs.mixture_fold != k
-        model = ContextModel.fit(
-            np.concatenate([windows[others], mixtures[other_mixtures]]),
-            np.concatenate([outputs.windows.labels[others], outputs.mixtures.labels[other_mixtures]]),
-            np.concatenate(
-                [outputs.windows.file_ids[others], outputs.mixtures.file_ids[other_mixtures] + offset]
-            ),
-        )
+        model = _fit_on(outputs, windows, mixtures, others, other_mixtures, reach)
         mine, my_mixtures = ~others, ~other_mixtures
         with_context[mine] = model.apply(windows[mine], outputs.windows.file_ids[mine])
         mixed_context[my_mixtures] = model.apply(
@@ -133,12 +139,14 @@ def nested_outputs(outputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return windows, mixtures, with_context, mixed_context
 
 
-def nested_scores(outputs, settings, smoothing_windows: int = 3) -> dict[str, dict]:
+def nested_scores(
+    outputs, settings, smoothing_windows: int = 3, reach: int = CONTEXT_WINDOWS
+) -> dict[str, dict]:
     """Segment, file and mixture figures from the same outputs, without and with context."""
     from ml.crossval import summary
     from ml.evaluate import evaluate_windows
 
-    windows, mixtures, with_context, mixed_context = nested_outputs(outputs)
+    windows, mixtures, with_context, mixed_context = nested_outputs(outputs, reach)
     decision = {"smoothing_windows": smoothing_windows}
 
     def scored(window_probabilities, mixture_probabilities) -> dict:
@@ -164,16 +172,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("evaluation", type=Path)
     parser.add_argument("probabilities", type=Path)
     parser.add_argument("--smoothing", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--reach", type=int, nargs="+", default=[CONTEXT_WINDOWS], help="windows either side")
     args = parser.parse_args(argv)
     evaluation = json.loads(args.evaluation.read_text())
     outputs = FoldOutputs.load(args.probabilities, evaluation)
     settings = PRESETS[evaluation["preset"]].features
-    for width in args.smoothing:
-        for name, row in nested_scores(outputs, settings, width)["summary"].items():
-            print(
-                f"median {width}, {name:>15}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()),
-                flush=True,
-            )
+    for reach in args.reach:
+        for width in args.smoothing:
+            for name, row in nested_scores(outputs, settings, width, reach)["summary"].items():
+                figures = ", ".join(f"{k} {v:.3f}" for k, v in row.items())
+                print(f"reach {reach}, median {width}, {name:>15}: {figures}", flush=True)
     return 0
 
 
