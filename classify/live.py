@@ -151,6 +151,11 @@ def finish(session: LiveSession):
     upload = SimpleUploadedFile(f"live-{stamp}.wav", buffer.getvalue(), content_type="audio/wav")
     try:
         clip = services.create_clip(session.owner, upload)
+    except services.UploadOverLimit:
+        # The audio is fine, the user's limit is not: keep the session (and its idle clock fresh)
+        # so that finishing again later keeps the recording.
+        LiveSession.objects.filter(pk=session.pk).update(last_chunk_at=timezone.now())
+        raise
     except services.UploadRejected:
         expire(session, "The recording could not be kept.")
         raise

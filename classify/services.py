@@ -35,7 +35,11 @@ class UploadRejected(Exception):
     """An upload we will not keep; the message is for the person who sent it."""
 
 
-class UploadThrottled(UploadRejected):
+class UploadOverLimit(UploadRejected):
+    """Refused for the user's limits (rate, quota), not for the audio: it may be sent again."""
+
+
+class UploadThrottled(UploadOverLimit):
     """Over the upload rate: try again in `wait_s` seconds."""
 
     def __init__(self, message: str, wait_s: float):
@@ -82,7 +86,7 @@ def check_quota(owner, size: int) -> None:
         return
     used = Clip.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
     if used + size > quota:
-        raise UploadRejected(
+        raise UploadOverLimit(
             f"Your storage is full: you keep {_human_size(used)} of {_human_size(quota)}. "
             "Delete some clips to upload more."
         )

@@ -118,3 +118,26 @@ def test_idle_sessions_are_swept_with_their_audio(alice_api, settings):
     later = timezone.now() + timedelta(seconds=settings.LIVE_IDLE_S + 1)
     assert live.sweep_idle(now=later) == [session_id]
     assert not live.pcm_path(session).exists() and LiveSession.objects.get().status == "expired"
+
+
+def test_finishing_over_the_upload_limit_loses_nothing_and_can_be_retried(alice_api, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.UPLOAD_RATE = "1/hour"
+    session_id = alice_api.post("/api/live/").json()["id"]
+    samples, rate = speech_then_music()
+    for chunk in list(wav_chunks(samples, rate))[:3]:
+        assert post_chunk(alice_api, session_id, chunk).status_code == 200
+    from tests.conftest import as_upload
+
+    alice_api.post("/api/clips/", {"file": as_upload(FIXTURES / "speech.flac")}, format="multipart")
+    refused = alice_api.post(f"/api/live/{session_id}/finish/")
+    assert refused.status_code == 429 and "recording is kept" in refused.json()["detail"]
+    from classify import live
+
+    session = LiveSession.objects.get()
+    assert session.status == "open" and live.pcm_path(session).stat().st_size == 3 * rate * 2
+    cache.clear()  # the hour has passed
+    assert alice_api.post(f"/api/live/{session_id}/finish/").status_code == 201
+    cache.clear()

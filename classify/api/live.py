@@ -111,7 +111,8 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
         except live.LiveClosed as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         except services.UploadThrottled as error:
-            return Response({"detail": str(error)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            detail = f"{error} The recording is kept: finish again then."
+            return Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         except services.UploadRejected as error:
             raise ValidationError({"detail": [str(error)]}) from None
         clip = Clip.objects.for_user(request.user).with_result().get(pk=clip.pk)
