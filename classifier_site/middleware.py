@@ -1,4 +1,5 @@
-"""Refuse requests whose query string carries control characters, in one place for HTML and API.
+"""Middleware of our own: health probes answered first, and requests whose query string carries
+control characters refused in one place for HTML and API.
 
 PostgreSQL text cannot hold NUL, and no legitimate search, filter or page number needs any C0
 control character or DEL: such a request is a 400 with a message, never a 500 further down.
@@ -32,3 +33,29 @@ class RefuseControlCharacters:
                 return JsonResponse({"detail": MESSAGE}, status=400)
             return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class HealthProbes:
+    """/healthz and /readyz, answered before host checks, HTTPS redirects, sessions and sign-in:
+    a load balancer or kubelet asks by address over plain HTTP and must get the truth, not a 400
+    or a 301. JSON, no login, no data (classify/health.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz":
+            from classify.health import liveness
+
+            return _no_store(JsonResponse(liveness()))
+        if request.path_info == "/readyz":
+            from classify.health import readiness
+
+            ready, body = readiness()
+            return _no_store(JsonResponse(body, status=200 if ready else 503))
+        return self.get_response(request)
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"
+    return response

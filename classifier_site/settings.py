@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from classifier_site.env import envbool, envint, envlist, envstr
+from classifier_site.storage_settings import file_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
@@ -64,13 +65,15 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_q: its `qcluster` command is classify's (a clean stop on SIGTERM).
+    "classify",
     "django_q",
     "axes",
     "accounts",
-    "classify",
 ]
 
 MIDDLEWARE = [
+    "classifier_site.middleware.HealthProbes",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -155,8 +158,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"  # never served directly: audio goes through an owner-checking view
+# Uploaded audio (and model files): the local MEDIA_ROOT by default, an S3-compatible bucket
+# when S3_BUCKET is set (classifier_site/storage_settings.py). Code reaches the files only through
+# classify/storage.py.
+S3_BUCKET = envstr("S3_BUCKET")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage(),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -191,10 +198,15 @@ CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", False)
 CLASSIFY_MAX_ATTEMPTS = envint("CLASSIFY_MAX_ATTEMPTS", 3)
 # Seconds a task may run before django-q2 kills it; a 30-minute file takes about 5 s warm.
 CLASSIFY_TASK_TIMEOUT_S = envint("CLASSIFY_TASK_TIMEOUT_S", 300)
-# A clip still `processing` after this long lost its worker: the sweeper requeues it.
-CLASSIFY_STALE_AFTER_S = envint("CLASSIFY_STALE_AFTER_S", CLASSIFY_TASK_TIMEOUT_S + 60)
-# A clip queued this long has lost its task (a broker was emptied): it is queued once more.
-CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 3600)
+# A worker holds a lease on the clip it classifies and renews it every sixth of this; a clip
+# whose lease ran out (its worker was killed) is requeued by any living worker within seconds.
+CLASSIFY_LEASE_S = envint("CLASSIFY_LEASE_S", 30)
+# A clip queued this long has probably lost its task (prefetched by a worker that was killed, or
+# a broker emptied): it is queued once more (a duplicate task is skipped by the claim).
+CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 120)
+
+# On SIGTERM a qcluster lets each worker finish its clip, and kills what runs after this long.
+QCLUSTER_STOP_GRACE_S = envint("QCLUSTER_STOP_GRACE_S", 8)
 
 REDIS_URL = envstr("REDIS_URL")
 # One cache shared by every web process and machine (throttles and limits count there): Redis
@@ -251,11 +263,26 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Plain lines for people, or one JSON object per line (LOG_FORMAT=json) for log collectors; a
+# worker's lines carry the clip they are about (clip_id) either way (classify/log_context.py).
+LOG_FORMAT = envstr("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"clip_id": {"()": "classify.log_context.ClipIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [clip %(clip_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(process)d %(clip_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["clip_id"]}
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 import soundfile
 from django.db import transaction
 
-from classify import limits
+from classify import limits, storage
 from classify.models import Clip, Correction
 from ml import CLASS_NAMES
 from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
@@ -104,15 +104,16 @@ def export(out: Path, with_audio: bool = True, dry_run: bool = False) -> ExportS
         relative = Path(correction.new_label) / "user-corrections" / name
         if with_audio and not dry_run:
             try:
-                samples = decode(clip.file.path).samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-            except (AudioDecodeError, ValueError) as error:
+                with storage.local_copy(clip.file.name) as path:
+                    samples = decode(path).samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            except (AudioDecodeError, ValueError, FileNotFoundError) as error:
                 skipped.append(f"clip {clip.pk}: {error}")
                 continue
             (out / relative).parent.mkdir(parents=True, exist_ok=True)
             soundfile.write(out / relative, samples, SAMPLE_RATE)
         rows.append(
             {
-                "path": str(relative) if with_audio else clip.file.path,
+                "path": str(relative) if with_audio else clip.file.name,
                 "label": correction.new_label,
                 "source": "user-corrections",
                 "clip_id": clip.pk,

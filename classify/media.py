@@ -6,11 +6,12 @@ Django's FileResponse sends whole files only; browsers need `206 Partial Content
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 
+from classify import storage
 from ml.audio import AUDIO_TYPES
 
 # Answer at most this much per range request: players ask for "bytes=0-" and then for more.
@@ -21,10 +22,10 @@ _TYPES_BY_SUFFIX = dict(AUDIO_TYPES.values())
 AUDIO_ONLY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
 
 
-def content_type(path: Path) -> str | None:
+def content_type(suffix: str) -> str | None:
     """The audio type of a stored file, from the suffix upload gave it after decoding (never the
     uploader's name); None for anything else (older uploads), which is only ever downloaded."""
-    return _TYPES_BY_SUFFIX.get(path.suffix.lower())
+    return _TYPES_BY_SUFFIX.get(suffix.lower())
 
 
 def _range(header: str, size: int) -> tuple[int, int] | None:
@@ -40,30 +41,30 @@ def _range(header: str, size: int) -> tuple[int, int] | None:
     return (first, last) if first <= last < size else None
 
 
-def ranged_file_response(request, path: Path, download_name: str) -> HttpResponse:
-    size = path.stat().st_size
-    media_type = content_type(path)
+def ranged_file_response(request, name: str, download_name: str) -> HttpResponse:
+    """A stored file (local folder or bucket, through classify.storage), whole or one range."""
+    total = storage.size(name)
+    suffix = PurePosixPath(name).suffix.lower()
+    media_type = content_type(suffix)
     served_type = media_type or "application/octet-stream"
     header = request.headers.get("Range", "")
     if not header:
-        response = FileResponse(path.open("rb"), content_type=served_type)
+        response = FileResponse(storage.open_stream(name), content_type=served_type)
     else:
-        wanted = _range(header, size)
+        wanted = _range(header, total)
         if wanted is None:
             response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
+            response["Content-Range"] = f"bytes */{total}"
             return response
         first, last = wanted
         last = min(last, first + MAX_RANGE_BYTES - 1)
-        with path.open("rb") as handle:
-            handle.seek(first)
-            body = handle.read(last - first + 1)
+        body = storage.read_range(name, first, last)
         response = HttpResponse(body, status=206, content_type=served_type)
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response["Content-Range"] = f"bytes {first}-{last}/{total}"
     response["Accept-Ranges"] = "bytes"
     # The name says what the bytes are: the uploader's stem, the stored (decoded) suffix.
-    name = f"{Path(download_name).stem or 'recording'}{path.suffix.lower()}"
-    response["Content-Disposition"] = content_disposition_header(media_type is None, name)
+    download = f"{PurePosixPath(download_name).stem or 'recording'}{suffix}"
+    response["Content-Disposition"] = content_disposition_header(media_type is None, download)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = AUDIO_ONLY_POLICY
     response["Cache-Control"] = "private, max-age=3600"
@@ -72,7 +73,9 @@ def ranged_file_response(request, path: Path, download_name: str) -> HttpRespons
 
 def audio_response(request, clip) -> HttpResponse:
     """A clip's stored audio for its owner (the HTML player and API clients alike)."""
+    if not clip.file.name:
+        raise Http404("The audio file is no longer stored.")
     try:
-        return ranged_file_response(request, Path(clip.file.path), clip.original_filename)
+        return ranged_file_response(request, clip.file.name, clip.original_filename)
     except (FileNotFoundError, ValueError):
         raise Http404("The audio file is no longer stored.") from None

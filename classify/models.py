@@ -62,6 +62,11 @@ class Clip(models.Model):
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While processing: the worker's lease (classify/leases.py), renewed as it works, and which
+    # worker (host:pid) holds it.
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=120, blank=True)
     # The newest classification, for listing and filtering without a join per row.
     result = models.OneToOneField(
         "Classification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -75,6 +80,7 @@ class Clip(models.Model):
             models.Index(fields=["owner", "-created_at"], name="clip_owner_newest"),
             models.Index(fields=["owner", "status"], name="clip_owner_status"),
             models.Index(fields=["status", "started_at"], name="clip_status_started"),
+            models.Index(fields=["status", "lease_expires_at"], name="clip_status_lease"),
         ]
 
     def __str__(self) -> str:

@@ -19,10 +19,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
-from classify import limits
+from classify import leases, limits, storage
 from classify.models import Classification, Clip, Segment
 from ml.audio import AUDIO_TYPES, AudioDecodeError, verify
 
@@ -161,7 +161,15 @@ def enqueue(clip: Clip) -> None:
 
 def requeue(clip: Clip, reset_attempts: bool = True) -> None:
     """Put a clip back in the queue (admin's "classify again", the sweeper)."""
-    fields = {"status": Clip.Status.QUEUED, "error": "", "started_at": None, "queued_at": timezone.now()}
+    fields = {
+        "status": Clip.Status.QUEUED,
+        "error": "",
+        "started_at": None,
+        "queued_at": timezone.now(),
+        "lease_token": None,
+        "lease_expires_at": None,
+        "worker": "",
+    }
     if reset_attempts:
         fields["attempts"] = 0
     with transaction.atomic():
@@ -169,21 +177,14 @@ def requeue(clip: Clip, reset_attempts: bool = True) -> None:
         enqueue(clip)
 
 
-def claim(clip_id: int) -> bool:
-    """Atomically move a queued clip to processing; False when another worker has it, it is
-    finished, or it was deleted. Safe against the same task being delivered twice."""
-    claimed = Clip.objects.filter(pk=clip_id, status=Clip.Status.QUEUED).update(
-        status=Clip.Status.PROCESSING,
-        attempts=F("attempts") + 1,
-        started_at=timezone.now(),
-        error="",
-    )
-    return claimed == 1
-
-
 def mark_failed(clip_id: int, message: str) -> None:
     Clip.objects.filter(pk=clip_id).update(
-        status=Clip.Status.FAILED, error=message, finished_at=timezone.now()
+        status=Clip.Status.FAILED,
+        error=message,
+        finished_at=timezone.now(),
+        lease_token=None,
+        lease_expires_at=None,
+        worker="",
     )
 
 
@@ -194,10 +195,17 @@ class ProcessOutcome:
     detail: str = ""
 
 
-def store_result(clip: Clip, result, processing_s: float) -> Classification:
+def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classification | None:
     """Keep one classification per (clip, model version) with its segments, and point the clip
-    at it: only the fields this step owns are written."""
+    at it: only the fields this step owns are written. With a lease token, only while that lease
+    is still held (a worker whose lease expired and was taken back stores nothing): None then."""
     with transaction.atomic():
+        if lease is not None:
+            held = Clip.objects.select_for_update().filter(
+                pk=clip.pk, status=Clip.Status.PROCESSING, lease_token=lease
+            )
+            if not held.exists():
+                return None
         classification, _ = Classification.objects.update_or_create(
             clip=clip,
             model_version=result.model_version,
@@ -231,60 +239,65 @@ def store_result(clip: Clip, result, processing_s: float) -> Classification:
             sample_rate=result.sample_rate or F("sample_rate"),
             channels=result.channels or F("channels"),
             waveform=result.waveform,
+            lease_token=None,
+            lease_expires_at=None,
         )
     return classification
 
 
 def process_clip(clip_id: int) -> ProcessOutcome:
-    """The task's body: claim, classify, store. Undecodable audio fails the clip with the
-    decoder's message; anything unexpected fails it with a generic one and is logged."""
+    """The task's body: claim (under a lease the worker's keeper renews), classify, store.
+    Undecodable audio fails the clip with the decoder's message; anything unexpected fails it
+    with a generic one and is logged; a task timeout (django-q2 raises it as SystemExit) gives
+    the clip back for another try, or fails it after the last."""
     from classify.runtime import get_classifier
 
-    if not claim(clip_id):
+    token = leases.claim(clip_id)
+    if token is None:
         return ProcessOutcome(clip_id, "skipped", "not queued (taken, finished or deleted)")
     clip = Clip.objects.get(pk=clip_id)
-    classifier = get_classifier()  # loaded once per worker; not part of this clip's time
-    started = time.perf_counter()
-    try:
-        result = classifier.classify(clip.file.path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
-    except AudioDecodeError as error:
-        mark_failed(clip_id, str(error))
-        return ProcessOutcome(clip_id, Clip.Status.FAILED, str(error))
-    except Exception:
-        logger.exception("classifying clip %s failed", clip_id)
-        mark_failed(clip_id, "Classification failed because of an internal error; try again later.")
-        raise
-    if not Clip.objects.filter(pk=clip_id).exists():
-        return ProcessOutcome(clip_id, "skipped", "deleted while processing")
-    store_result(clip, result, time.perf_counter() - started)
+    with leases.holding(clip_id, token):
+        classifier = get_classifier()  # loaded once per worker; not part of this clip's time
+        started = time.perf_counter()
+        try:
+            with storage.local_copy(clip.file.name) as path:
+                result = classifier.classify(path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
+        except AudioDecodeError as error:
+            mark_failed(clip_id, str(error))
+            return ProcessOutcome(clip_id, Clip.Status.FAILED, str(error))
+        except FileNotFoundError:
+            message = "The stored audio file could not be found; it may have been deleted."
+            mark_failed(clip_id, message)
+            return ProcessOutcome(clip_id, Clip.Status.FAILED, message)
+        except SystemExit:
+            leases.release(
+                clip_id,
+                token,
+                f"Classification took longer than the limit of {settings.CLASSIFY_TASK_TIMEOUT_S} s.",
+            )
+            raise
+        except Exception:
+            logger.exception("classifying clip %s failed", clip_id)
+            mark_failed(clip_id, "Classification failed because of an internal error; try again later.")
+            raise
+        if store_result(clip, result, time.perf_counter() - started, lease=token) is None:
+            return ProcessOutcome(clip_id, "skipped", "lease lost or clip deleted while processing")
+    logger.info("clip %s done: %s", clip_id, result.label)
     return ProcessOutcome(clip_id, Clip.Status.DONE, result.label)
 
 
 def sweep_stale(dry_run: bool = False, now=None) -> dict[str, list[int]]:
-    """Clips stuck in `processing` lost their worker (killed, timed out): requeue them while
-    attempts remain, else fail them with a message. Clips queued for over an hour (their task
-    was lost with a broker) are queued once more; the task's claim makes duplicates harmless."""
+    """Clips whose worker's lease expired go back to the queue (or fail after the last try;
+    workers do this every few seconds, the sweeper once a minute as a backstop). Clips queued
+    longer than CLASSIFY_REQUEUE_AFTER_S (their task was lost with a killed worker's prefetch or
+    an emptied broker) are queued once more; the task's claim makes duplicates harmless."""
     now = now or timezone.now()
-    processing_cutoff = now - timedelta(seconds=settings.CLASSIFY_STALE_AFTER_S)
+    outcome = leases.requeue_expired(now=now, dry_run=dry_run)
     queued_cutoff = now - timedelta(seconds=settings.CLASSIFY_REQUEUE_AFTER_S)
-    stale = Clip.objects.filter(
-        Q(status=Clip.Status.PROCESSING, started_at__lt=processing_cutoff)
-        | Q(status=Clip.Status.QUEUED, queued_at__lt=queued_cutoff)
-    )
-    outcome: dict[str, list[int]] = {"requeued": [], "failed": []}
-    for clip in stale:
-        if clip.attempts >= settings.CLASSIFY_MAX_ATTEMPTS:
-            outcome["failed"].append(clip.pk)
-            if not dry_run:
-                mark_failed(
-                    clip.pk,
-                    f"Processing was interrupted {clip.attempts} times; giving up. "
-                    "Try uploading the file again.",
-                )
-        else:
-            outcome["requeued"].append(clip.pk)
-            if not dry_run:
-                requeue(clip, reset_attempts=False)
+    for clip in Clip.objects.filter(status=Clip.Status.QUEUED, queued_at__lt=queued_cutoff):
+        outcome["requeued"].append(clip.pk)
+        if not dry_run:
+            requeue(clip, reset_attempts=False)
     return outcome
 
 

@@ -5,13 +5,15 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "0123456789abcdefghijklmnopqrstuvwxyz")
 
+from classifier_site.env import envbool  # noqa: E402
 from classifier_site.settings import *  # noqa: E402,F403
 
 MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="classifier-test-media-")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # Tests that are not about the queue run tasks in the caller; the queue tests start a qcluster.
-CLASSIFY_SYNC = True
+# (A qcluster started by a test says CLASSIFY_SYNC=false: its requeues go through the queue.)
+CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", True)  # noqa: F405
 # Limits high enough for the suite; the tests about limits set their own.
 UPLOAD_RATE = "1000/minute"
 CORRECTION_RATE = "1000/minute"

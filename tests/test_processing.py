@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from classify import services
+from classify import leases, services
 from classify.models import Classification, Clip
 from tests.audio_factory import chord, write
 from tests.conftest import as_upload
@@ -81,8 +81,8 @@ def test_a_rerun_with_another_model_version_keeps_the_old_result(alice, music_wa
 
 def test_the_sweeper_requeues_a_clip_whose_worker_died(alice, music_wav, settings):
     clip = queued_clip(alice, music_wav)
-    assert services.claim(clip.pk)  # a worker took it ... and was killed
-    Clip.objects.filter(pk=clip.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    assert leases.claim(clip.pk)  # a worker took it ... and was killed: its lease runs out
+    Clip.objects.filter(pk=clip.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     call_command("requeue_stale_clips", "--dry-run")
     assert Clip.objects.get(pk=clip.pk).status == "processing"
     outcome = services.sweep_stale()
@@ -103,12 +103,12 @@ def test_the_sweeper_fails_a_clip_out_of_attempts(alice, music_wav, settings):
     )
     assert services.sweep_stale()["failed"] == [clip.pk]
     clip.refresh_from_db()
-    assert clip.status == "failed" and "interrupted" in clip.error
+    assert clip.status == "failed" and "stopped" in clip.error and "giving up" in clip.error
 
 
 def test_the_sweeper_leaves_fresh_work_alone(alice, music_wav):
     clip = queued_clip(alice, music_wav)
-    services.claim(clip.pk)
+    leases.claim(clip.pk)
     assert services.sweep_stale() == {"requeued": [], "failed": []}
 
 
