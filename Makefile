@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform bench-live clean superuser
+.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform bench-live bench-load clean superuser
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-platform: $(BIN)/.dev
 
 bench-live: $(BIN)/.dev
 	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/live_latency.py
+
+# The multi-machine layout on this machine under load, with a worker killed (needs Redis).
+bench-load: $(BIN)/.dev
+	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var tests/artifacts

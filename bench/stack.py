@@ -1,5 +1,6 @@
 """A throw-away platform on 127.0.0.1 for the benchmarks: a scratch database, gunicorn and
-django-q2 workers with production settings, stopped (process groups and all) on exit."""
+django-q2 workers with production settings (and, for the load bench, an S3 server), stopped
+(process groups and all) on exit: qcluster stops cleanly on SIGTERM to its group."""
 
 from __future__ import annotations
 
@@ -48,10 +49,51 @@ def _up() -> bool:
         return False
 
 
+class Stack:
+    """A running platform: its URL, its environment, and its qcluster processes (one may be
+    killed and started again)."""
+
+    def __init__(self, base: str, env: dict):
+        self.base, self.env = base, env
+        self.clusters: list[subprocess.Popen | None] = []
+        self.children: list[subprocess.Popen] = []
+
+    def start(self, command: list[str], quiet: bool = True) -> subprocess.Popen:
+        output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
+        child = subprocess.Popen(command, env=self.env, cwd=ROOT, start_new_session=True, **output)
+        self.children.append(child)
+        return child
+
+    def start_cluster(self, index: int) -> subprocess.Popen:
+        cluster = self.start([sys.executable, str(ROOT / "manage.py"), "qcluster"])
+        while len(self.clusters) <= index:
+            self.clusters.append(None)
+        self.clusters[index] = cluster
+        return cluster
+
+    def kill_cluster(self, index: int) -> None:
+        """SIGKILL to the whole group, as when its machine dies."""
+        cluster = self.clusters[index]
+        os.killpg(cluster.pid, signal.SIGKILL)
+        cluster.wait()
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+
+
 @contextmanager
-def platform(name: str, web_workers: int = 2, threads: int = 4, extra_env: dict | None = None):
+def running_stack(
+    name: str, web_workers: int = 2, threads: int = 4, clusters: int = 1, extra_env: dict | None = None
+):
     """Migrate a scratch database, set up Django in this process (to make users and tokens),
-    start gunicorn and one qcluster; yield the base URL."""
+    start gunicorn and `clusters` qcluster processes; yield the Stack."""
     env = {
         **os.environ,
         "DATABASE_URL": scratch_database_url(name),
@@ -67,25 +109,70 @@ def platform(name: str, web_workers: int = 2, threads: int = 4, extra_env: dict 
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, env=env, cwd=ROOT)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], check=True, env=env, cwd=ROOT)
+    subprocess.run([*manage, "schedule_sweeper"], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
+    stack = Stack(BASE, env)
     web = [sys.executable, "-m", "gunicorn", "classifier_site.wsgi", "--bind", f"127.0.0.1:{PORT}"]
-    web += ["--workers", str(web_workers), "--threads", str(threads), "--log-level", "warning"]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    children = [
-        subprocess.Popen(web, env=env, cwd=ROOT, start_new_session=True),
-        subprocess.Popen([*manage, "qcluster"], env=env, cwd=ROOT, start_new_session=True, **quiet),
-    ]
+    stack.start(
+        [*web, "--workers", str(web_workers), "--threads", str(threads), "--log-level", "warning"],
+        quiet=False,
+    )
+    for index in range(clusters):
+        stack.start_cluster(index)
     try:
         wait_for(_up, 30, "gunicorn did not start")
-        yield BASE
+        yield stack
     finally:
-        for child in children:
-            os.killpg(child.pid, signal.SIGINT)  # SIGTERM to a qcluster's group can hang it
-        for child in children:
+        stack.stop()
+
+
+@contextmanager
+def platform(name: str, web_workers: int = 2, threads: int = 4, extra_env: dict | None = None):
+    """running_stack with one qcluster; yields the base URL."""
+    with running_stack(name, web_workers, threads, 1, extra_env) as stack:
+        yield stack.base
+
+
+@contextmanager
+def s3_server(bucket: str):
+    """moto's standalone S3 server on 127.0.0.1 with one bucket; yields the S3_* settings."""
+    import boto3
+
+    port = int(os.environ.get("BENCH_S3_PORT", "8766"))
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    settings = {
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "S3_ACCESS_KEY_ID": "bench",
+        "S3_SECRET_ACCESS_KEY": "bench-secret",
+        "S3_REGION": "us-east-1",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings["S3_ENDPOINT_URL"],
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench-secret",
+        region_name="us-east-1",
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
             try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+                client.create_bucket(Bucket=bucket)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield settings
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)

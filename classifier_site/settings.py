@@ -229,7 +229,8 @@ Q_CLUSTER = {
     "recycle": envint("Q_RECYCLE", 500),
     "max_rss": envint("Q_MAX_RSS_KB", 2_000_000),
     "catch_up": False,
-    "save_limit": 1000,
+    # Task results kept (0: all; the load bench counts every clip's completions in them).
+    "save_limit": envint("Q_SAVE_LIMIT", 1000),
     "label": "Task queue",
     "poll": 0.05,
 }

@@ -5,7 +5,8 @@ keeper thread in the worker process renews it while the work goes on. A worker k
 `kill -9`, or a machine that vanished, stops renewing: any living worker's keeper notices the
 expired lease within seconds and puts the clip back in the queue (or fails it after
 CLASSIFY_MAX_ATTEMPTS tries). Results are stored only under a lease still held, so a clip is never
-done twice. The keeper also beats the worker heartbeat that /readyz reads.
+done twice. The keeper also beats the worker heartbeat that /readyz reads, and queues again clips whose task
+was lost with a killed worker's prefetch.
 """
 
 from __future__ import annotations
@@ -119,6 +120,24 @@ def requeue_expired(now=None, dry_run: bool = False) -> dict[str, list[int]]:
     return outcome
 
 
+def requeue_orphans(now=None) -> list[int]:
+    """Clips queued longer than a lease while the broker holds no task at all: their task was
+    lost (prefetched by a worker that was killed). Queued once more at once rather than after
+    CLASSIFY_REQUEUE_AFTER_S; a task that was only slow is then skipped by the claim."""
+    from django_q.brokers import get_broker
+
+    from classify.services import requeue
+
+    if get_broker().queue_size():
+        return []
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CLASSIFY_LEASE_S)
+    orphans = list(Clip.objects.filter(status=Clip.Status.QUEUED, queued_at__lt=cutoff))
+    for clip in orphans:
+        requeue(clip, reset_attempts=False)
+        logger.warning("clip %s requeued: its task was lost", clip.pk, extra={"clip_id": clip.pk})
+    return [clip.pk for clip in orphans]
+
+
 # Leases held by this process: clip id -> token, renewed by the keeper.
 _held: dict[int, uuid.UUID] = {}
 _held_lock = threading.Lock()
@@ -168,6 +187,7 @@ class Keeper(threading.Thread):
                 logger.warning("lost the lease on clip %s", clip_id, extra={"clip_id": clip_id})
         beat()
         requeue_expired()
+        requeue_orphans()
 
 
 _keeper: Keeper | None = None

@@ -13,17 +13,17 @@ from __future__ import annotations
 import io
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import soundfile
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from classify import services
-from classify.models import LiveSession
+from classify.models import LiveChunk, LiveSession
 from ml.audio import SAMPLE_RATE, is_unusual, to_mono_16k
 
 RATE = SAMPLE_RATE
@@ -39,19 +39,35 @@ class LiveClosed(LiveRefused):
     """The session is finished or expired: no more chunks."""
 
 
-def pcm_path(session: LiveSession) -> Path:
-    folder = Path(settings.MEDIA_ROOT) / "live"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{session.id}.pcm"
+def stored_samples(session: LiveSession) -> int:
+    return LiveChunk.objects.filter(session=session).aggregate(total=Sum("samples"))["total"] or 0
+
+
+def read_pcm(session: LiveSession, from_sample: int = 0) -> np.ndarray:
+    """The session's audio from `from_sample` on, as 16 kHz mono int16 (only the chunks that can
+    reach it are read: none is longer than LIVE_MAX_CHUNK_S)."""
+    longest = settings.LIVE_MAX_CHUNK_S * RATE
+    chunks = LiveChunk.objects.filter(session=session, start_sample__gt=from_sample - longest)
+    parts = [
+        (chunk.start_sample, np.frombuffer(bytes(chunk.pcm), dtype="<i2"))
+        for chunk in chunks.order_by("start_sample")
+        if chunk.start_sample + chunk.samples > from_sample
+    ]
+    if not parts:
+        return np.zeros(0, dtype="<i2")
+    joined = np.concatenate([pcm for _, pcm in parts])
+    return joined[max(0, from_sample - parts[0][0]) :]
+
+
+def drop_audio(session: LiveSession) -> None:
+    LiveChunk.objects.filter(session=session).delete()
 
 
 def open_session(owner) -> LiveSession:
     """A new session; the owner's older open ones are expired (one microphone at a time)."""
     for stale in LiveSession.objects.filter(owner=owner, status=LiveSession.Status.OPEN):
         expire(stale, "A newer live session was opened.")
-    session = LiveSession.objects.create(owner=owner)
-    pcm_path(session).touch()
-    return session
+    return LiveSession.objects.create(owner=owner)
 
 
 def decode_chunk(data: bytes) -> np.ndarray:
@@ -82,8 +98,9 @@ def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
             f"The live session reached its limit of {settings.LIVE_MAX_S / 60:.0f} min and was stopped; "
             "its audio is not kept. Stop earlier to keep a recording."
         )
-    with pcm_path(session).open("ab") as stored:
-        stored.write(pcm.tobytes())
+    LiveChunk.objects.create(
+        session=session, start_sample=round(session.received_s * RATE), samples=len(pcm), pcm=pcm.tobytes()
+    )
     LiveSession.objects.filter(pk=session.pk).update(received_s=received_s, last_chunk_at=timezone.now())
     enqueue(session.pk)
     deadline = time.monotonic() + settings.LIVE_WAIT_S
@@ -109,15 +126,16 @@ def classify_tail(session_id) -> None:
     session = LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.OPEN).first()
     if session is None:
         return
-    pcm = np.fromfile(pcm_path(session), dtype="<i2")
-    total_s = len(pcm) / RATE
+    total = stored_samples(session)
+    total_s = total / RATE
     if total_s < 0.5:
         return
     classifier = get_classifier()
     hop = classifier.settings.frames_per_hop * classifier.settings.hop_length  # in samples
-    first = max(0, int(np.floor((len(pcm) - TAIL_S * RATE) / hop))) * hop
+    first = max(0, int(np.floor((total - TAIL_S * RATE) / hop))) * hop
     start_s = first / RATE
-    samples = pcm[first:].astype(np.float32) / 32767
+    pcm = read_pcm(session, first)[: total - first]
+    samples = pcm.astype(np.float32) / 32767
     result = classifier.classify_samples(samples)
     fresh = [
         {
@@ -143,8 +161,7 @@ def finish(session: LiveSession):
     """The whole recording as an ordinary clip (stored, classified in full, in the history)."""
     if session.status != LiveSession.Status.OPEN:
         raise LiveClosed(f"This live session is {session.status}.")
-    path = pcm_path(session)
-    pcm = np.fromfile(path, dtype="<i2")
+    pcm = read_pcm(session)
     buffer = io.BytesIO()
     soundfile.write(buffer, pcm, RATE, format="WAV", subtype="PCM_16")
     stamp = timezone.localtime(session.created_at).strftime("%Y-%m-%d-%H-%M-%S")
@@ -160,13 +177,13 @@ def finish(session: LiveSession):
         expire(session, "The recording could not be kept.")
         raise
     LiveSession.objects.filter(pk=session.pk).update(status=LiveSession.Status.FINISHED, clip=clip)
-    path.unlink(missing_ok=True)
+    drop_audio(session)
     return clip
 
 
 def expire(session: LiveSession, reason: str) -> None:
     LiveSession.objects.filter(pk=session.pk).update(status=LiveSession.Status.EXPIRED, error=reason)
-    pcm_path(session).unlink(missing_ok=True)
+    drop_audio(session)
 
 
 def sweep_idle(now=None) -> list[str]:

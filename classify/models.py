@@ -167,8 +167,8 @@ class Correction(models.Model):
 
 
 class LiveSession(models.Model):
-    """A recording being classified while it is made: its audio so far (16 kHz 16-bit PCM in a
-    file of its own), the windows classified so far, and, once finished, the clip it became."""
+    """A recording being classified while it is made: its audio so far (LiveChunk rows), the
+    windows classified so far, and, once finished, the clip it became."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -194,3 +194,22 @@ class LiveSession(models.Model):
 
     def __str__(self) -> str:
         return f"live {self.id} ({self.status}, {self.received_s:.0f} s)"
+
+
+class LiveChunk(models.Model):
+    """A piece of a live session's audio (16 kHz mono 16-bit PCM), in the database so that the
+    web process that receives it and the worker that classifies it need share no disk."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="chunks")
+    start_sample = models.BigIntegerField()
+    samples = models.PositiveIntegerField()
+    pcm = models.BinaryField()
+
+    class Meta:
+        ordering = ["session", "start_sample"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "start_sample"], name="live_chunk_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} @{self.start_sample}"

@@ -114,10 +114,11 @@ def test_idle_sessions_are_swept_with_their_audio(alice_api, settings):
 
     session_id = alice_api.post("/api/live/").json()["id"]
     session = LiveSession.objects.get()
-    assert live.pcm_path(session).exists()
+    post_chunk(alice_api, session_id, next(wav_chunks(*speech_then_music())))
+    assert live.stored_samples(session) > 0
     later = timezone.now() + timedelta(seconds=settings.LIVE_IDLE_S + 1)
     assert live.sweep_idle(now=later) == [session_id]
-    assert not live.pcm_path(session).exists() and LiveSession.objects.get().status == "expired"
+    assert live.stored_samples(session) == 0 and LiveSession.objects.get().status == "expired"
 
 
 def test_finishing_over_the_upload_limit_loses_nothing_and_can_be_retried(alice_api, settings):
@@ -137,7 +138,7 @@ def test_finishing_over_the_upload_limit_loses_nothing_and_can_be_retried(alice_
     from classify import live
 
     session = LiveSession.objects.get()
-    assert session.status == "open" and live.pcm_path(session).stat().st_size == 3 * rate * 2
+    assert session.status == "open" and live.stored_samples(session) == 3 * live.RATE
     cache.clear()  # the hour has passed
     assert alice_api.post(f"/api/live/{session_id}/finish/").status_code == 201
     cache.clear()
