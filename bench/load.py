@@ -5,8 +5,8 @@
 Starts on 127.0.0.1: gunicorn (2 workers x 4 threads), two qcluster processes on the Redis
 broker, files in a bucket on moto's S3 server, a scratch PostgreSQL database. Then:
 - 20 users each upload 25 ten-second clips; each user sends the next clip once the API says the
-  previous one is finished (as someone watching the page would), all 20 at the same time;
-- 5 other users read their history (`GET /api/clips/`, 200 clips each) over and over meanwhile;
+  previous one is finished (polled every 0.5 s, as the upload page does), all 20 at once;
+- 5 other users reload their history (`GET /api/clips/`, 200 clips each) every 0.5 s meanwhile;
 - when 150 clips are accepted, one qcluster is killed with `kill -9` to its whole process group
   (a worker machine dying) while it holds a clip; 45 s later it is started again.
 Prints: accepted, done, failed, lost, done twice, upload->done p50 / p95 (from the start of the
@@ -36,6 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stack import running_stack, s3_server  # noqa: E402
 
 USERS, CLIPS_EACH, READERS = 20, 25, 5
+# As the upload page does: ask for the clip's status every half second; a reader reloads their
+# history every half second.
+POLL_S, READ_EVERY_S = 0.5, 0.5
 KILL_AFTER_ACCEPTED, RESTART_AFTER_S = 150, 45.0
 
 
@@ -118,7 +121,7 @@ def main() -> int:
                     "done",
                     "failed",
                 ):
-                    time.sleep(0.1)
+                    time.sleep(POLL_S)
 
         def read_history(user) -> None:
             session = requests.Session()
@@ -130,7 +133,7 @@ def main() -> int:
                 assert response.status_code == 200 and response.json()["count"] == 200
                 with run.lock:
                     run.history_s.append(elapsed)
-                time.sleep(0.05)
+                time.sleep(READ_EVERY_S)
 
         def kill_and_restart() -> None:
             while len(run.posted_at) < KILL_AFTER_ACCEPTED:

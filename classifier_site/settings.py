@@ -192,6 +192,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Classification model: the folder holding model.keras and metadata.json.
 CLASSIFIER_MODEL_DIR = Path(envstr("CLASSIFIER_MODEL_DIR", str(BASE_DIR / "ml" / "artifacts")))
+# Model versions fetched from the storage are kept here, one folder per version.
+MODEL_CACHE_DIR = Path(envstr("MODEL_CACHE_DIR", str(VAR_DIR / "model-cache")))
+# Training from admin or `manage.py train_model`: the corpus, the recipe, a cap on epochs (empty:
+# the recipe's), and how long a training task may run.
+TRAINING_CORPUS_DIR = Path(envstr("TRAINING_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus")))
+TRAINING_PRESET = envstr("TRAINING_PRESET", "cnn2d-sources")
+TRAINING_EPOCHS = envint("TRAINING_EPOCHS", 0)
+TRAINING_TIMEOUT_S = envint("TRAINING_TIMEOUT_S", 4 * 3600)
+# Share of the users with corrections whose corrections are held out of training, to measure on.
+TRAINING_HELD_OUT_USERS = float(envstr("TRAINING_HELD_OUT_USERS", "0.25"))
 # Run tasks in the caller instead of the queue (tests that are not about the queue).
 CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", False)
 # Our own retry cap: a clip whose task died this many times is marked failed, not retried again.

@@ -164,3 +164,6 @@ class LiveSessionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+from classify import admin_models  # noqa: E402,F401  (model versions: train, compare, promote)

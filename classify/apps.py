@@ -13,8 +13,11 @@ class ClassifyConfig(AppConfig):
 
         name_unnamed_uploads()
 
+        from django.db.models.signals import post_migrate
+
         from classify.log_context import task_finished, task_started
 
+        post_migrate.connect(register_shipped_model, sender=self, dispatch_uid="classify-register-model")
         post_spawn.connect(warm_up_worker, dispatch_uid="classify-warm-up")
         pre_execute.connect(task_started, dispatch_uid="classify-log-clip")
         post_execute_in_worker.connect(task_finished, dispatch_uid="classify-log-clip-end")
@@ -39,3 +42,10 @@ def warm_up_worker(sender, proc_name: str, **kwargs) -> None:
         logging.getLogger(__name__).info("%s loaded model %s", proc_name, classifier.version)
     except Exception:  # a broken model must not stop the worker: tasks report the error
         logging.getLogger(__name__).exception("%s could not warm up the classifier", proc_name)
+
+
+def register_shipped_model(sender, **kwargs) -> None:
+    """After migrate: a fresh install's one active model version is the shipped model."""
+    from classify.model_versions import register_shipped
+
+    register_shipped()

@@ -63,6 +63,7 @@ MANIFEST_FIELDS = [
     "path",
     "label",
     "source",
+    "origin",
     "clip_id",
     "owner",
     "original_filename",
@@ -93,15 +94,26 @@ def latest_corrections():
             yield correction
 
 
-def export(out: Path, with_audio: bool = True, dry_run: bool = False) -> ExportSummary:
-    """Write corrected audio as a MUSAN-layout folder (<label>/user-corrections/<name>.flac) and
-    a manifest.csv; without audio, only the manifest, pointing at the stored uploads."""
+def correction_source(owner_id: int) -> str:
+    """Each user's corrections are a source of their own (and, through the manifest's origin,
+    one group across classes), so no fold hears one user's recordings on both sides."""
+    return f"user-{owner_id}"
+
+
+def export(
+    out: Path, with_audio: bool = True, dry_run: bool = False, owners: set[int] | None = None
+) -> ExportSummary:
+    """Write corrected audio as a MUSAN-layout folder (<label>/user-<id>/<name>.flac) and a
+    manifest.csv; without audio, only the manifest, pointing at the stored uploads. `owners`
+    limits it to those users' clips."""
     rows, skipped = [], []
     for correction in latest_corrections():
         clip, segment = correction.clip, correction.segment
+        if owners is not None and clip.owner_id not in owners:
+            continue
         start, end = (segment.start, segment.end) if segment else (0.0, clip.duration_s or 0.0)
         name = f"clip{clip.pk}" + (f"-seg{segment.index}" if segment else "") + ".flac"
-        relative = Path(correction.new_label) / "user-corrections" / name
+        relative = Path(correction.new_label) / correction_source(clip.owner_id) / name
         if with_audio and not dry_run:
             try:
                 with storage.local_copy(clip.file.name) as path:
@@ -115,7 +127,8 @@ def export(out: Path, with_audio: bool = True, dry_run: bool = False) -> ExportS
             {
                 "path": str(relative) if with_audio else clip.file.name,
                 "label": correction.new_label,
-                "source": "user-corrections",
+                "source": correction_source(clip.owner_id),
+                "origin": f"user:{clip.owner_id}",
                 "clip_id": clip.pk,
                 "owner": clip.owner.username,
                 "original_filename": clip.original_filename,

@@ -213,3 +213,60 @@ class LiveChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} @{self.start_sample}"
+
+
+class ModelVersion(models.Model):
+    """A trained classifier: where its files are, what it learnt from, how it measured against
+    the model that was active when it was trained, and whether it serves now (exactly one does).
+    Logic lives in classify/model_versions.py."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued for training"
+        TRAINING = "training", "Training"
+        CANDIDATE = "candidate", "Candidate"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+        FAILED = "failed", "Failed"
+
+    version = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    recipe = models.CharField(max_length=40, blank=True)
+    corpus_fingerprint = models.CharField(max_length=64, blank=True)
+    corrections_used = models.PositiveIntegerField(default=0)
+    correction_users = models.PositiveIntegerField(default=0)
+    with_corrections = models.BooleanField(default=False)
+    # Storage folder holding model.keras and metadata.json (classify/storage.py).
+    files = models.CharField(max_length=200, blank=True)
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # {"stage": "...", "epoch": n, "epochs": m} while training; the run's printed lines.
+    progress = models.JSONField(default=dict, blank=True)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    # Its figures beside the active model's on the same held-out data (ml/compare.py).
+    comparison = models.JSONField(default=dict, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set when staff promoted it although it scored worse than the model it replaced.
+    forced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="active"), name="one_active_model"
+            ),
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="training"), name="one_training_run"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.status})"

@@ -1,22 +1,50 @@
-"""The classifier, loaded lazily once per process: TensorFlow is imported here, in the worker,
-never when the web process starts."""
+"""The classifier a worker serves with: the active model version, loaded once per process and
+again only when the active version changes (classify/model_versions.py). TensorFlow is imported
+here, in the worker, never when the web process starts."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from django.conf import settings
+from django.db import DatabaseError
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _classifier = None
+_loaded = None  # (version, files) of what _classifier holds; None for the bundled folder
+
+
+def wanted_version() -> tuple[str, str] | None:
+    """The active version (one small query), or None to serve the bundled model (no version
+    registered yet, or the database cannot say: keep serving rather than fail the clip)."""
+    from classify.model_versions import active
+
+    try:
+        version = active()
+    except DatabaseError:
+        logger.exception("could not read the active model version")
+        return _loaded
+    return (version.version, version.files) if version else None
 
 
 def get_classifier():
-    global _classifier
-    if _classifier is None:
-        with _lock:
-            if _classifier is None:
-                from ml.inference import Classifier
+    """The classifier for the next clip: the one loaded, unless the active version changed."""
+    global _classifier, _loaded
+    wanted = wanted_version()
+    if _classifier is not None and wanted == _loaded:
+        return _classifier
+    with _lock:
+        if _classifier is None or wanted != _loaded:
+            from classify.model_versions import local_folder
+            from ml.inference import Classifier
 
-                _classifier = Classifier.load(settings.CLASSIFIER_MODEL_DIR)
+            folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else local_folder(*wanted)
+            classifier = Classifier.load(folder)
+            if _classifier is not None:
+                classifier.warm_up()
+                logger.info("switched from model %s to %s", _classifier.version, classifier.version)
+            _classifier, _loaded = classifier, wanted
     return _classifier

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classify import live, services
+from classify import live, services, training
 
 
 def classify_clip(clip_id: int) -> str:
@@ -20,3 +20,7 @@ def sweep_stale_clips() -> str:
     purged = services.purge_failed_files()
     live.sweep_idle()
     return f"requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"
+
+
+def train_model(run_id: int) -> str:
+    return training.run_training(run_id)

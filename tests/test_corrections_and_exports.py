@@ -88,10 +88,10 @@ def test_staff_export_corrections_as_a_musan_folder(alice, done_clip, tmp_path):
     call_command("export_corrections", "--out", str(out))
     rows = list(csv.DictReader((out / "manifest.csv").open()))
     assert {(r["label"], r["path"]) for r in rows} == {
-        ("speech", f"speech/user-corrections/clip{done_clip.pk}.flac"),
-        ("noise", f"noise/user-corrections/clip{done_clip.pk}-seg0.flac"),
+        ("speech", f"speech/user-{alice.pk}/clip{done_clip.pk}.flac"),
+        ("noise", f"noise/user-{alice.pk}/clip{done_clip.pk}-seg0.flac"),
     }
-    whole = soundfile.info(out / "speech" / "user-corrections" / f"clip{done_clip.pk}.flac")
+    whole = soundfile.info(out / "speech" / f"user-{alice.pk}" / f"clip{done_clip.pk}.flac")
     assert whole.duration == pytest.approx(done_clip.duration_s, abs=0.05)
 
 

@@ -8,7 +8,7 @@ from classify.corrections import export
 
 
 class Command(BaseCommand):
-    help = "Write corrected clips/segments as <out>/<label>/user-corrections/*.flac plus manifest.csv."
+    help = "Write corrected clips/segments as <out>/<label>/user-<id>/*.flac plus manifest.csv."
 
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, type=Path, help="folder to write (created if missing)")

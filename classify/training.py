@@ -1,0 +1,271 @@
+"""Train a candidate model from the corpus and (optionally) users' corrections, in a worker, one
+at a time, and measure it beside the active model on the same held-out data.
+
+With corrections, each user's corrected clips and segments join the corpus as a source of their
+own (ml.train's split keeps a user on one side); a share of the users (TRAINING_HELD_OUT_USERS,
+at least one when two or more corrected something) is kept out of training entirely and is the
+second held-out set. The first is the corpus sources ml.train held out as its test split.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from classify import corrections, model_versions
+from classify.models import Correction, ModelVersion
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "classify.tasks.train_model"
+_EPOCH = re.compile(r"^Epoch (\d+)/(\d+)")
+
+
+class TrainingRefused(Exception):
+    """Training cannot start now; the message is for staff."""
+
+
+def queue_training(
+    by, with_corrections: bool, preset: str | None = None, epochs: int | None = None, enqueue: bool = True
+) -> ModelVersion:
+    """A row for the run, queued for a worker (never run in a web request); enqueue=False for a
+    caller that runs it itself (`train_model --now`)."""
+    from django_q.tasks import async_task
+
+    busy = ModelVersion.objects.filter(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING])
+    if busy.exists():
+        raise TrainingRefused(
+            f"{busy.first().version} is already {busy.first().status}: one training at a time."
+        )
+    run = ModelVersion.objects.create(
+        version=f"training-{timezone.now():%Y%m%d-%H%M%S}-{int(time.time() * 1000) % 1000:03d}",
+        recipe=preset or settings.TRAINING_PRESET,
+        with_corrections=with_corrections,
+        trained_by=by,
+        progress={"stage": "queued", "epochs": epochs or settings.TRAINING_EPOCHS or None},
+    )
+    if not enqueue:
+        return run
+    transaction.on_commit(
+        lambda: async_task(
+            TASK_NAME,
+            run.pk,
+            task_name=f"train model {run.pk}",
+            timeout=settings.TRAINING_TIMEOUT_S,
+            sync=settings.CLASSIFY_SYNC,
+        )
+    )
+    return run
+
+
+class ProgressLog(io.TextIOBase):
+    """ml.train's printed lines, into the run's log and progress (stage, epoch) as they come."""
+
+    def __init__(self, run_id: int):
+        self.run_id, self.buffer, self.lines = run_id, "", []
+        self.progress: dict = {}
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        *complete, self.buffer = self.buffer.split("\n")
+        for line in complete:
+            self.line(line.rstrip("\r"))
+        return len(text)
+
+    def line(self, line: str) -> None:
+        if not line.strip():
+            return
+        epoch = _EPOCH.match(line)
+        if epoch:
+            self.progress.update(stage="training", epoch=int(epoch[1]), epochs=int(epoch[2]))
+        elif line.startswith("["):
+            self.progress["stage"] = line.split("] ", 1)[-1][:120]
+        self.lines.append(line)
+        self.save()
+
+    def stage(self, name: str) -> None:
+        self.progress["stage"] = name
+        self.line(f"[{time.strftime('%H:%M:%S')}] {name}")
+
+    def save(self) -> None:
+        ModelVersion.objects.filter(pk=self.run_id).update(
+            progress=self.progress, log="\n".join(self.lines[-2000:])
+        )
+
+
+def held_out_users(user_ids: list[int]) -> set[int]:
+    """Every k-th user by id (k from TRAINING_HELD_OUT_USERS), at least one of two or more."""
+    if len(user_ids) < 2:
+        return set()
+    count = max(1, round(len(user_ids) * settings.TRAINING_HELD_OUT_USERS))
+    ordered = sorted(user_ids)
+    step = len(ordered) / count
+    return {ordered[int(i * step)] for i in range(count)}
+
+
+def build_corpus(root: Path, corpus: Path, training_users: set[int]) -> int:
+    """root/<label>/<source>: the corpus's sources (linked), plus the training users' corrections
+    exported as sources of their own; one manifest for both. Returns the corrections used."""
+    for label_dir in corpus.iterdir():
+        if label_dir.is_dir():
+            (root / label_dir.name).mkdir(parents=True, exist_ok=True)
+            for source in label_dir.iterdir():
+                if source.is_dir():
+                    (root / label_dir.name / source.name).symlink_to(source.resolve())
+    exported = root / ".corrections"
+    summary = corrections.export(exported, owners=training_users) if training_users else None
+    rows = []
+    if (corpus / "manifest.csv").is_file():
+        with (corpus / "manifest.csv").open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    if summary:
+        for label_dir in exported.iterdir():
+            if label_dir.is_dir():
+                for source in label_dir.iterdir():
+                    shutil.move(str(source), root / label_dir.name / source.name)
+        with summary.manifest.open(newline="") as handle:
+            rows += [{"path": row["path"], "origin": row["origin"]} for row in csv.DictReader(handle)]
+        shutil.rmtree(exported)
+    with (root / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "origin"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return summary.written if summary else 0
+
+
+def corpus_test_items(corpus: Path, test_sources: list[str]):
+    from ml.compare import Item
+    from ml.data import scan_corpus
+
+    wanted = set(test_sources)
+    for corpus_file in scan_corpus(corpus):
+        if corpus_file.source in wanted:
+            key = str(corpus_file.path.relative_to(corpus))
+            yield Item(corpus_file.path, corpus_file.label, key)
+
+
+def correction_items(held_out: set[int], folder: Path):
+    """Held-out users' corrections: each corrected clip or segment, with the corrected label."""
+    from ml.compare import Item
+
+    if not held_out:
+        return []
+    summary = corrections.export(folder, owners=held_out)
+    with summary.manifest.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Item(
+            folder / row["path"],
+            row["label"],
+            f"clip {row['clip_id']}, {row['start']}-{row['end']} s",
+            ref={"clip": int(row["clip_id"]), "start": float(row["start"]), "end": float(row["end"])},
+        )
+        for row in rows
+    ]
+
+
+def measure(
+    candidate_folder: Path, corpus: Path, test_sources: list[str], held_out: set[int], work: Path
+) -> dict:
+    """Candidate and active model on both held-out sets (ml/compare.py)."""
+    from classify.runtime import wanted_version
+    from ml.compare import compare
+    from ml.inference import Classifier
+
+    wanted = wanted_version()
+    active_folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else model_versions.local_folder(*wanted)
+    active, candidate = Classifier.load(active_folder), Classifier.load(candidate_folder)
+    heard = set(active.metadata.get("split", {}).get("train", [])) | set(
+        active.metadata.get("split", {}).get("validation", [])
+    )
+    corpus_set = compare(active, candidate, corpus_test_items(corpus, test_sources))
+    corpus_set.update(
+        title="Corpus sources held out of the candidate's training",
+        sources=test_sources,
+        active_heard=sorted(heard & set(test_sources)),
+    )
+    corrections_set = compare(active, candidate, correction_items(held_out, work / "held-out"))
+    corrections_set.update(title="Corrections of users held out of training", users=sorted(held_out))
+    return {"sets": {"corpus": corpus_set, "corrections": corrections_set}}
+
+
+def run_training(run_id: int) -> str:
+    """The task: claim the run, train with ml.train, store the files, measure, mark candidate."""
+    from contextlib import redirect_stdout
+
+    from ml import train
+
+    try:
+        claimed = ModelVersion.objects.filter(pk=run_id, status=ModelVersion.Status.QUEUED).update(
+            status=ModelVersion.Status.TRAINING
+        )
+    except IntegrityError:
+        claimed = 0
+    if not claimed:
+        return f"training {run_id}: skipped (not queued, or another run is training)"
+    run = ModelVersion.objects.get(pk=run_id)
+    progress = ProgressLog(run_id)
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="training-") as work_dir, redirect_stdout(progress):
+            work = Path(work_dir)
+            corpus = Path(settings.TRAINING_CORPUS_DIR)
+            users = (
+                sorted(set(Correction.objects.values_list("clip__owner_id", flat=True)))
+                if run.with_corrections
+                else []
+            )
+            held_out = held_out_users(users)
+            progress.stage(
+                f"building the corpus: {corpus} + corrections of {len(users) - len(held_out)} users"
+            )
+            used = build_corpus(work / "corpus", corpus, set(users) - held_out)
+            argv = ["--corpus", str(work / "corpus"), "--out", str(work / "model"), "--preset", run.recipe]
+            if run.progress.get("epochs"):
+                argv += ["--epochs", str(run.progress["epochs"])]
+            if train.main(argv) != 0:
+                raise RuntimeError("ml.train failed")
+            metadata = json.loads((work / "model" / "metadata.json").read_text())
+            version = metadata["model_version"]
+            if ModelVersion.objects.filter(version=version).exclude(pk=run_id).exists():
+                version = f"{version}-{run_id}"
+                metadata["model_version"] = version
+                (work / "model" / "metadata.json").write_text(json.dumps(metadata, indent=2))
+            progress.stage("storing the model files")
+            files = model_versions.upload_files(version, work / "model")
+            progress.stage("measuring beside the active model")
+            comparison = measure(work / "model", corpus, metadata["split"]["test"], held_out, work)
+        ModelVersion.objects.filter(pk=run_id).update(
+            version=version,
+            status=ModelVersion.Status.CANDIDATE,
+            files=files,
+            corpus_fingerprint=metadata.get("corpus_fingerprint", ""),
+            corrections_used=used,
+            correction_users=len(users) - len(held_out),
+            comparison=comparison,
+            finished_at=timezone.now(),
+            progress={**progress.progress, "stage": f"done in {time.monotonic() - started:.0f} s"},
+        )
+        return f"training {run_id}: candidate {version}"
+    except BaseException as error:  # a task timeout is a SystemExit: the run still ends, marked
+        logger.exception("training run %s failed", run_id)
+        message = (
+            f"Training took longer than the limit of {settings.TRAINING_TIMEOUT_S} s."
+            if isinstance(error, SystemExit)
+            else f"Training failed: {error}"
+        )
+        ModelVersion.objects.filter(pk=run_id).update(
+            status=ModelVersion.Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        raise

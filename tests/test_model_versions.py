@@ -1,0 +1,120 @@
+"""Model versions: the shipped model registered as active, one training at a time, promotion
+that asks before installing a worse model, and workers switching versions without a restart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from django.db import transaction
+
+from classify import model_versions, runtime, storage, training
+from classify.models import ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def bundled_version() -> str:
+    return model_versions.bundled_metadata()["model_version"]
+
+
+def copied_version(settings, tmp_path, name: str, comparison: dict | None = None) -> ModelVersion:
+    """A candidate made of the shipped model's files under another version name (no training)."""
+    folder = tmp_path / name
+    shutil.copytree(
+        settings.CLASSIFIER_MODEL_DIR, folder, ignore=shutil.ignore_patterns("crossval*", "uncertainty*")
+    )
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["model_version"] = name
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    files = model_versions.upload_files(name, folder)
+    return ModelVersion.objects.create(
+        version=name, status=ModelVersion.Status.CANDIDATE, files=files, comparison=comparison or {}
+    )
+
+
+def comparison(candidate_f1: float, active_f1: float) -> dict:
+    held_out = {"title": "Corrections of users held out of training"}
+    held_out["candidate"], held_out["active"] = {"macro_f1": candidate_f1}, {"macro_f1": active_f1}
+    return {"sets": {"corrections": held_out}}
+
+
+def test_a_fresh_install_registers_the_shipped_model_as_active_with_its_files_in_storage():
+    ModelVersion.objects.all().delete()
+    registered = model_versions.register_shipped()
+    assert registered.version == bundled_version() and registered.status == "active"
+    assert storage.exists(f"{registered.files}/model.keras") and storage.exists(
+        f"{registered.files}/metadata.json"
+    )
+    assert model_versions.register_shipped() is None  # once only
+    assert ModelVersion.objects.filter(status="active").count() == 1
+
+
+def test_promoting_a_worse_candidate_asks_first_and_records_who_forced_it(admin_user, settings, tmp_path):
+    model_versions.register_shipped()
+    worse = copied_version(settings, tmp_path, "worse-1", comparison(0.61, 0.80))
+    with pytest.raises(
+        model_versions.PromotionRefused, match="macro-F1 0.610 against the active model's 0.800"
+    ):
+        model_versions.promote(worse, admin_user)
+    assert ModelVersion.objects.get(status="active").version == bundled_version()
+    model_versions.promote(worse, admin_user, force=True)
+    worse.refresh_from_db()
+    assert worse.status == "active" and worse.forced_by == admin_user and worse.promoted_by == admin_user
+    assert ModelVersion.objects.get(version=bundled_version()).status == "retired"
+
+
+def test_a_better_candidate_is_promoted_and_rolling_back_is_promoting_the_old_one(
+    admin_user, settings, tmp_path
+):
+    model_versions.register_shipped()
+    better = copied_version(settings, tmp_path, "better-1", comparison(0.9, 0.8))
+    model_versions.promote(better, admin_user)
+    assert ModelVersion.objects.get(status="active") == better and better.forced_by is None
+    model_versions.promote(ModelVersion.objects.get(version=bundled_version()), admin_user)
+    assert ModelVersion.objects.get(status="active").version == bundled_version()
+    assert ModelVersion.objects.get(pk=better.pk).status == "retired"
+
+
+def test_only_one_training_runs_at_a_time(admin_user):
+    with transaction.atomic():
+        training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    with pytest.raises(training.TrainingRefused, match="one training at a time"):
+        training.queue_training(admin_user, with_corrections=True, enqueue=False)
+
+
+def test_a_worker_loads_a_new_active_version_once_and_only_complete_files(admin_user, settings, tmp_path):
+    settings.MODEL_CACHE_DIR = str(tmp_path / "cache")
+    model_versions.register_shipped()
+    first = runtime.get_classifier()
+    assert runtime.get_classifier() is first  # no reload per clip
+    candidate = copied_version(settings, tmp_path, "copy-2", comparison(0.9, 0.8))
+    model_versions.promote(candidate, admin_user)
+    switched = runtime.get_classifier()
+    assert switched.version == "copy-2" and runtime.get_classifier() is switched
+    cached = sorted(path.name for path in (tmp_path / "cache").iterdir())
+    assert cached == ["copy-2"]  # fetched under a temporary name, renamed when complete
+
+    broken = ModelVersion.objects.create(version="broken-3", status="candidate", files="models/nowhere")
+    with pytest.raises(FileNotFoundError):
+        model_versions.local_folder(broken.version, broken.files)
+    assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == ["copy-2"]
+    model_versions.promote(ModelVersion.objects.get(version=bundled_version()), admin_user)
+    assert runtime.get_classifier().version == bundled_version()
+
+
+def test_staff_queue_training_from_admin_and_see_it_listed(admin_client):
+    response = admin_client.post("/admin/classify/modelversion/train/", {"with_corrections": "on"})
+    assert response.status_code == 302
+    run = ModelVersion.objects.get(status="queued")
+    assert run.with_corrections and run.trained_by.username == "admin"
+    listing = admin_client.get("/admin/classify/modelversion/").content.decode()
+    assert run.version in listing and "Train a new model" in listing
+    again = admin_client.post("/admin/classify/modelversion/train/", {}, follow=True).content.decode()
+    assert "one training at a time" in again
+
+
+def test_people_who_are_not_staff_cannot_reach_model_versions(alice_browser):
+    for url in ("/admin/classify/modelversion/", "/admin/classify/modelversion/train/"):
+        assert alice_browser.get(url).status_code == 302
