@@ -53,6 +53,8 @@ class ClipAdmin(admin.ModelAdmin):
         "status",
         "error",
         "attempts",
+        "worker",
+        "lease_expires_at",
         "created_at",
         "queued_at",
         "started_at",

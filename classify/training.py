@@ -13,8 +13,11 @@ import csv
 import io
 import json
 import logging
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -118,11 +121,12 @@ def build_corpus(root: Path, corpus: Path, training_users: set[int]) -> int:
     """root/<label>/<source>: the corpus's sources (linked), plus the training users' corrections
     exported as sources of their own; one manifest for both. Returns the corrections used."""
     for label_dir in corpus.iterdir():
-        if label_dir.is_dir():
-            (root / label_dir.name).mkdir(parents=True, exist_ok=True)
-            for source in label_dir.iterdir():
-                if source.is_dir():
-                    (root / label_dir.name / source.name).symlink_to(source.resolve())
+        if label_dir.is_dir():  # real folders, linked files (pathlib's rglob skips linked folders)
+            for path in label_dir.rglob("*"):
+                if path.is_file():
+                    link = root / label_dir.name / path.relative_to(label_dir)
+                    link.parent.mkdir(parents=True, exist_ok=True)
+                    link.symlink_to(path.resolve())
     exported = root / ".corrections"
     summary = corrections.export(exported, owners=training_users) if training_users else None
     rows = []
@@ -189,6 +193,8 @@ def measure(
     heard = set(active.metadata.get("split", {}).get("train", [])) | set(
         active.metadata.get("split", {}).get("validation", [])
     )
+    # ml.train's test split may hold training users' corrections too: this set is the corpus's.
+    test_sources = [name for name in test_sources if not name.split("/")[-1].startswith("user-")]
     corpus_set = compare(active, candidate, corpus_test_items(corpus, test_sources))
     corpus_set.update(
         title="Corpus sources held out of the candidate's training",
@@ -200,12 +206,33 @@ def measure(
     return {"sets": {"corpus": corpus_set, "corrections": corrections_set}}
 
 
+def train_in_child(argv: list[str], progress: ProgressLog) -> None:
+    """`python -m ml.train ARGV` as a child process (its memory goes when it ends, and a
+    django-q2 worker may not fork multiprocessing children), its lines into the progress. Killed
+    if the task is stopped (a timeout is a SystemExit raised here)."""
+    command = [sys.executable, "-m", "ml.train", *argv]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        command,
+        cwd=settings.BASE_DIR,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as child:
+        try:
+            for line in child.stdout:
+                progress.line(line.rstrip())
+            code = child.wait()
+        finally:
+            if child.poll() is None:
+                child.kill()
+    if code != 0:
+        raise RuntimeError(f"ml.train exited with status {code}: " + " / ".join(progress.lines[-3:]))
+
+
 def run_training(run_id: int) -> str:
     """The task: claim the run, train with ml.train, store the files, measure, mark candidate."""
-    from contextlib import redirect_stdout
-
-    from ml import train
-
     try:
         claimed = ModelVersion.objects.filter(pk=run_id, status=ModelVersion.Status.QUEUED).update(
             status=ModelVersion.Status.TRAINING
@@ -218,7 +245,7 @@ def run_training(run_id: int) -> str:
     progress = ProgressLog(run_id)
     started = time.monotonic()
     try:
-        with tempfile.TemporaryDirectory(prefix="training-") as work_dir, redirect_stdout(progress):
+        with tempfile.TemporaryDirectory(prefix="training-") as work_dir:
             work = Path(work_dir)
             corpus = Path(settings.TRAINING_CORPUS_DIR)
             users = (
@@ -234,8 +261,7 @@ def run_training(run_id: int) -> str:
             argv = ["--corpus", str(work / "corpus"), "--out", str(work / "model"), "--preset", run.recipe]
             if run.progress.get("epochs"):
                 argv += ["--epochs", str(run.progress["epochs"])]
-            if train.main(argv) != 0:
-                raise RuntimeError("ml.train failed")
+            train_in_child(argv, progress)
             metadata = json.loads((work / "model" / "metadata.json").read_text())
             version = metadata["model_version"]
             if ModelVersion.objects.filter(version=version).exclude(pk=run_id).exists():

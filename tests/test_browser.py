@@ -253,3 +253,44 @@ def test_live_mode_follows_speech_then_music_and_keeps_the_recording(
     page.wait_for_selector("[data-label]", timeout=60_000)  # classified in full, on its own page
     page.goto(f"{live_server.url}/")
     assert clip.original_filename in page.locator("table.clips").inner_text()  # and in the history
+
+
+def test_staff_compare_a_trained_candidate_with_the_active_model_in_admin(
+    browser_factory, live_server, settings, tiny_corpus, tmp_path, django_user_model, admin_user
+):
+    """A real (tiny) training run with users' corrections, then the admin pages it feeds: the
+    list with the candidate's figures, the side-by-side comparison with players, the promote
+    page. The comparison screenshot is the README's."""
+    from classify import model_versions, training
+    from classify.models import ModelVersion
+    from tests.test_model_loop import corrected_clips
+
+    model_versions.register_shipped()
+    corrected_clips(django_user_model, tmp_path, users=4)
+    settings.TRAINING_CORPUS_DIR, settings.TRAINING_PRESET, settings.TRAINING_EPOCHS = tiny_corpus, "seed", 3
+    run = training.queue_training(admin_user, with_corrections=True, enqueue=False)
+    training.run_training(run.pk)
+    candidate = ModelVersion.objects.get(pk=run.pk)
+    assert candidate.status == "candidate", candidate.error
+
+    page = browser_factory().new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/classify/modelversion/")
+    assert "Candidate" in page.locator("#result_list").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "admin-model-versions.png"), full_page=True)
+    page.click("text=compare")
+    page.wait_for_selector("table.side-by-side")
+    text = page.locator("#content").inner_text()
+    assert "macro-F1" in text and "noise recall" in text and candidate.version in text
+    assert "Corrections of users held out of training" in text
+    page.screenshot(path=str(ARTIFACTS / "admin-compare.png"), full_page=True)
+    page.goto(f"{live_server.url}/admin/classify/modelversion/{candidate.pk}/promote/")
+    page.click("#promote")
+    if model_versions.worse_than_active(candidate):  # asked to confirm first
+        page.check("#id_confirm_worse")
+        page.click("#promote")
+    page.wait_for_url(f"{live_server.url}/admin/classify/modelversion/")
+    assert ModelVersion.objects.get(status="active") == candidate
