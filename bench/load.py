@@ -16,7 +16,6 @@ worker's clip took to be done by someone else.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import statistics
@@ -28,31 +27,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import requests
-import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import running_stack, s3_server  # noqa: E402
+from stack import fill_history, percentile, running_stack, s3_server, ten_second_clip  # noqa: E402
 
 USERS, CLIPS_EACH, READERS = 20, 25, 5
 # As the upload page does: ask for the clip's status every half second; a reader reloads their
 # history every half second.
 POLL_S, READ_EVERY_S = 0.5, 0.5
 KILL_AFTER_ACCEPTED, RESTART_AFTER_S = 150, 45.0
-
-
-def ten_second_clip(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    t = np.arange(160_000) / 16_000
-    tone = 0.2 * np.sin(2 * np.pi * rng.uniform(200, 600) * t) + 0.02 * rng.standard_normal(len(t))
-    buffer = io.BytesIO()
-    soundfile.write(buffer, tone.astype(np.float32), 16_000, format="WAV")
-    return buffer.getvalue()
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
 
 
 class Run:
@@ -94,7 +78,7 @@ def main() -> int:
             User.objects.create_user(f"reader{n}", password="bench-password-1") for n in range(READERS)
         ]
         for reader in readers:
-            _fill_history(reader, 200)
+            fill_history(reader, 200)
         token = {user.pk: Token.objects.create(user=user).key for user in uploaders + readers}
         wait_for_workers(base)
         run = Run()
@@ -237,33 +221,6 @@ def report(run: Run, accepted: list[int], upload_s: float, chaos: dict) -> None:
           f"{RESTART_AFTER_S:.0f} s after the kill")  # fmt: skip
     if run.refused:
         print("refused:", run.refused[:5])
-
-
-def _fill_history(owner, count: int) -> None:
-    from classify.models import Classification, Clip
-
-    probabilities = {"music": 0.7, "speech": 0.2, "noise": 0.1}
-    clips = Clip.objects.bulk_create(
-        Clip(
-            owner=owner,
-            original_filename=f"h{n}.wav",
-            size_bytes=1,
-            sha256="0",
-            status="done",
-            duration_s=9.0,
-        )
-        for n in range(count)
-    )
-    results = Classification.objects.bulk_create(
-        Classification(
-            clip=clip, model_version="bench", label="music", confidence=0.7, probabilities=probabilities,
-            processing_s=0.1,
-        )
-        for clip in clips
-    )  # fmt: skip
-    for clip, result in zip(clips, results):
-        clip.result = result
-    Clip.objects.bulk_update(clips, ["result"], batch_size=500)
 
 
 if __name__ == "__main__":

@@ -13,32 +13,16 @@ Prints p50 / p95 for both. Targets: upload -> done p50 <= 1.0 s, p95 <= 2.0 s; l
 
 from __future__ import annotations
 
-import io
 import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import requests
-import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import platform  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q))
-
-
-def ten_second_clip(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    t = np.arange(160_000) / 16_000
-    tone = 0.2 * np.sin(2 * np.pi * rng.uniform(200, 600) * t) + 0.02 * rng.standard_normal(len(t))
-    buffer = io.BytesIO()
-    soundfile.write(buffer, tone.astype(np.float32), 16_000, format="WAV")
-    return buffer.getvalue()
+from stack import fill_history, percentile, platform, ten_second_clip  # noqa: E402
 
 
 def main() -> int:
@@ -71,7 +55,7 @@ def main() -> int:
         warm = upload_until_done(999)
         latencies = [upload_until_done(seed) for seed in range(20)]
 
-        _fill_history(reader, 1000)
+        fill_history(reader, 1000)
         list_url = f"{base}/api/clips/"
 
         def client(_: int) -> list[float]:
@@ -97,51 +81,6 @@ def main() -> int:
         f"p50 {statistics.median(list_timings) * 1000:.1f} ms, p95 {percentile(list_timings, 95) * 1000:.1f} ms"
     )
     return 0
-
-
-def _fill_history(owner, count: int) -> None:
-    """`count` finished clips, each with a classification and three segments."""
-    from classify.models import Classification, Clip, Segment
-
-    probabilities = {"music": 0.7, "speech": 0.2, "noise": 0.1}
-    clips = Clip.objects.bulk_create(
-        Clip(
-            owner=owner,
-            original_filename=f"history{n}.wav",
-            size_bytes=1,
-            sha256="0",
-            status="done",
-            duration_s=9.0,
-            file=f"clips/{owner.pk}/missing{n}.wav",
-        )
-        for n in range(count)
-    )
-    results = Classification.objects.bulk_create(
-        Classification(
-            clip=clip,
-            model_version="bench",
-            label="music",
-            confidence=0.7,
-            probabilities=probabilities,
-            processing_s=0.1,
-        )
-        for clip in clips
-    )
-    Segment.objects.bulk_create(
-        Segment(
-            classification=result,
-            index=i,
-            start=3.0 * i,
-            end=3.0 * (i + 1),
-            label="music",
-            probabilities=probabilities,
-        )
-        for result in results
-        for i in range(3)
-    )
-    for clip, result in zip(clips, results):
-        clip.result = result
-    Clip.objects.bulk_update(clips, ["result"], batch_size=500)
 
 
 if __name__ == "__main__":

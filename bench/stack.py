@@ -4,6 +4,7 @@ django-q2 workers with production settings (and, for the load bench, an S3 serve
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -14,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import psycopg
 import requests
+import soundfile
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
@@ -176,3 +179,63 @@ def s3_server(bucket: str):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def fill_history(owner, count: int) -> None:
+    """`count` finished clips for `owner` (no audio stored), each with a classification and
+    three segments: a history to read."""
+    from classify.models import Classification, Clip, Segment
+
+    probabilities = {"music": 0.7, "speech": 0.2, "noise": 0.1}
+    clips = Clip.objects.bulk_create(
+        Clip(
+            owner=owner,
+            original_filename=f"history{n}.wav",
+            size_bytes=1,
+            sha256="0",
+            status="done",
+            duration_s=9.0,
+            file=f"clips/{owner.pk}/missing{n}.wav",
+        )
+        for n in range(count)
+    )
+    results = Classification.objects.bulk_create(
+        Classification(
+            clip=clip,
+            model_version="bench",
+            label="music",
+            confidence=0.7,
+            probabilities=probabilities,
+            processing_s=0.1,
+        )
+        for clip in clips
+    )
+    Segment.objects.bulk_create(
+        Segment(
+            classification=result,
+            index=i,
+            start=3.0 * i,
+            end=3.0 * (i + 1),
+            label="music",
+            probabilities=probabilities,
+        )
+        for result in results
+        for i in range(3)
+    )
+    for clip, result in zip(clips, results):
+        clip.result = result
+    Clip.objects.bulk_update(clips, ["result"], batch_size=500)
+
+
+def ten_second_clip(seed: int) -> bytes:
+    """A WAV of a tone in light noise, different per seed: what the benches upload."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(160_000) / 16_000
+    tone = 0.2 * np.sin(2 * np.pi * rng.uniform(200, 600) * t) + 0.02 * rng.standard_normal(len(t))
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone.astype(np.float32), 16_000, format="WAV")
+    return buffer.getvalue()
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")

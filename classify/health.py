@@ -31,9 +31,7 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    from django_q.brokers import get_broker
-
-    broker = get_broker()
+    broker = leases.queue_broker()
     broker.ping()
     return f"ok, {broker.queue_size()} queued"
 

@@ -11,6 +11,7 @@ was lost with a killed worker's prefetch.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -73,7 +74,7 @@ def release(clip_id: int, token: uuid.UUID | None, reason: str) -> str:
     """An interrupted attempt (lease expired, task timed out): back in the queue while attempts
     remain, else failed with `reason` for the user. Only the lease's holder (or anyone, for an
     expired lease, when token is None) may do it, once. Returns "requeued", "failed" or ""."""
-    from classify.services import enqueue
+    from classify.services import enqueue, failed, queued_again
 
     held = Clip.objects.filter(pk=clip_id, status=Clip.Status.PROCESSING)
     if token is not None:
@@ -82,17 +83,12 @@ def release(clip_id: int, token: uuid.UUID | None, reason: str) -> str:
     if clip is None:
         return ""
     same_attempt = held.filter(lease_token=clip.lease_token)
-    no_lease = {"lease_token": None, "lease_expires_at": None, "worker": ""}
     if clip.attempts >= settings.CLASSIFY_MAX_ATTEMPTS:
         message = f"{reason} This happened {clip.attempts} times; giving up. Try uploading the file again."
-        changed = same_attempt.update(
-            status=Clip.Status.FAILED, error=message, finished_at=timezone.now(), **no_lease
-        )
+        changed = same_attempt.update(**failed(message))
         outcome = "failed"
     else:
-        changed = same_attempt.update(
-            status=Clip.Status.QUEUED, error="", started_at=None, queued_at=timezone.now(), **no_lease
-        )
+        changed = same_attempt.update(**queued_again())
         if changed:
             enqueue(clip)
         outcome = "requeued"
@@ -120,15 +116,22 @@ def requeue_expired(now=None, dry_run: bool = False) -> dict[str, list[int]]:
     return outcome
 
 
+@functools.cache
+def queue_broker():
+    """django-q2's broker, made once per process (get_broker() opens a new connection per call);
+    the keeper asks it every few seconds, /readyz on every probe."""
+    from django_q.brokers import get_broker
+
+    return get_broker()
+
+
 def requeue_orphans(now=None) -> list[int]:
     """Clips queued longer than a lease while the broker holds no task at all: their task was
     lost (prefetched by a worker that was killed). Queued once more at once rather than after
     CLASSIFY_REQUEUE_AFTER_S; a task that was only slow is then skipped by the claim."""
-    from django_q.brokers import get_broker
-
     from classify.services import requeue
 
-    if get_broker().queue_size():
+    if queue_broker().queue_size():
         return []
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.CLASSIFY_LEASE_S)
     orphans = list(Clip.objects.filter(status=Clip.Status.QUEUED, queued_at__lt=cutoff))

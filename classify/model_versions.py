@@ -52,7 +52,7 @@ def upload_files(version: str, folder: Path) -> str:
     return target
 
 
-def register_shipped(**kwargs) -> ModelVersion | None:
+def register_shipped() -> ModelVersion | None:
     """post_migrate: a fresh install gets the model in CLASSIFIER_MODEL_DIR as its active version
     (files copied to the storage); later migrations leave existing versions alone."""
     if ModelVersion.objects.exists():

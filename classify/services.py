@@ -159,17 +159,28 @@ def enqueue(clip: Clip) -> None:
     )
 
 
-def requeue(clip: Clip, reset_attempts: bool = True) -> None:
-    """Put a clip back in the queue (admin's "classify again", the sweeper)."""
-    fields = {
+# A clip that no worker holds (classify/leases.py): written with every state change away from it.
+NO_LEASE = {"lease_token": None, "lease_expires_at": None, "worker": ""}
+
+
+def queued_again() -> dict:
+    """The fields of a clip going back to the queue (attempts kept)."""
+    return {
         "status": Clip.Status.QUEUED,
         "error": "",
         "started_at": None,
         "queued_at": timezone.now(),
-        "lease_token": None,
-        "lease_expires_at": None,
-        "worker": "",
+        **NO_LEASE,
     }
+
+
+def failed(message: str) -> dict:
+    return {"status": Clip.Status.FAILED, "error": message, "finished_at": timezone.now(), **NO_LEASE}
+
+
+def requeue(clip: Clip, reset_attempts: bool = True) -> None:
+    """Put a clip back in the queue (admin's "classify again", the sweeper)."""
+    fields = queued_again()
     if reset_attempts:
         fields["attempts"] = 0
     with transaction.atomic():
@@ -178,14 +189,7 @@ def requeue(clip: Clip, reset_attempts: bool = True) -> None:
 
 
 def mark_failed(clip_id: int, message: str) -> None:
-    Clip.objects.filter(pk=clip_id).update(
-        status=Clip.Status.FAILED,
-        error=message,
-        finished_at=timezone.now(),
-        lease_token=None,
-        lease_expires_at=None,
-        worker="",
-    )
+    Clip.objects.filter(pk=clip_id).update(**failed(message))
 
 
 @dataclass
@@ -239,8 +243,7 @@ def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classif
             sample_rate=result.sample_rate or F("sample_rate"),
             channels=result.channels or F("channels"),
             waveform=result.waveform,
-            lease_token=None,
-            lease_expires_at=None,
+            **NO_LEASE,
         )
     return classification
 

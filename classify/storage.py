@@ -33,7 +33,7 @@ def is_local() -> bool:
 
 
 @contextmanager
-def local_copy(name: str, suffix: str = "") -> Iterator[Path]:
+def local_copy(name: str) -> Iterator[Path]:
     """A path to a stored file's bytes for code that needs one (decoders, Keras): the file itself
     in the local folder, else a temporary copy, removed afterwards."""
     if is_local():
@@ -42,7 +42,7 @@ def local_copy(name: str, suffix: str = "") -> Iterator[Path]:
             raise FileNotFoundError(name)
         yield path
         return
-    with tempfile.NamedTemporaryFile(prefix="stored-", suffix=suffix or Path(name).suffix) as copy:
+    with tempfile.NamedTemporaryFile(prefix="stored-", suffix=Path(name).suffix) as copy:
         with files().open(name, "rb") as stored:
             shutil.copyfileobj(stored, copy, COPY_CHUNK_BYTES)
         copy.flush()

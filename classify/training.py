@@ -10,7 +10,6 @@ second held-out set. The first is the corpus sources ml.train held out as its te
 from __future__ import annotations
 
 import csv
-import io
 import json
 import logging
 import os
@@ -72,19 +71,12 @@ def queue_training(
     return run
 
 
-class ProgressLog(io.TextIOBase):
+class ProgressLog:
     """ml.train's printed lines, into the run's log and progress (stage, epoch) as they come."""
 
     def __init__(self, run_id: int):
-        self.run_id, self.buffer, self.lines = run_id, "", []
+        self.run_id, self.lines = run_id, []
         self.progress: dict = {}
-
-    def write(self, text: str) -> int:
-        self.buffer += text
-        *complete, self.buffer = self.buffer.split("\n")
-        for line in complete:
-            self.line(line.rstrip("\r"))
-        return len(text)
 
     def line(self, line: str) -> None:
         if not line.strip():
@@ -248,6 +240,10 @@ def run_training(run_id: int) -> str:
         with tempfile.TemporaryDirectory(prefix="training-") as work_dir:
             work = Path(work_dir)
             corpus = Path(settings.TRAINING_CORPUS_DIR)
+            if not corpus.is_dir():
+                raise RuntimeError(
+                    f"the training corpus {corpus} is not on this worker (TRAINING_CORPUS_DIR)"
+                )
             users = (
                 sorted(set(Correction.objects.values_list("clip__owner_id", flat=True)))
                 if run.with_corrections

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import requests
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -153,6 +154,24 @@ def wait_until(predicate, timeout_s: float, what: str, every_s: float = 0.1) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
         time.sleep(every_s)
+
+
+def start_web(start_process, env: dict, *args: str):
+    """gunicorn with two worker processes on 127.0.0.1 (a free port), up once /healthz answers;
+    the process carries its `base_url` and `log_path`."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "classifier_site.wsgi", "--bind", f"127.0.0.1:{port}"]
+    process = start_process("web", [*command, "--workers", "2", *args], env)
+    process.base_url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(f"{process.base_url}/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(up, 60, "gunicorn")
+    return process
 
 
 S3_KEYS = {"S3_ACCESS_KEY_ID": "test-key", "S3_SECRET_ACCESS_KEY": "test-secret", "S3_REGION": "us-east-1"}

@@ -118,3 +118,13 @@ def test_staff_queue_training_from_admin_and_see_it_listed(admin_client):
 def test_people_who_are_not_staff_cannot_reach_model_versions(alice_browser):
     for url in ("/admin/classify/modelversion/", "/admin/classify/modelversion/train/"):
         assert alice_browser.get(url).status_code == 302
+
+
+def test_training_without_a_corpus_on_the_worker_fails_with_a_message(admin_user, settings, tmp_path):
+    settings.TRAINING_CORPUS_DIR = tmp_path / "nowhere"
+    with transaction.atomic():
+        run = training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    with pytest.raises(RuntimeError):
+        training.run_training(run.pk)
+    run.refresh_from_db()
+    assert run.status == "failed" and "is not on this worker (TRAINING_CORPUS_DIR)" in run.error

@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from classify.models import Clip
 from tests.audio_factory import chord, write
-from tests.conftest import ROOT, free_port, wait_until, worker_env
+from tests.conftest import ROOT, start_web, wait_until, worker_env
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 
@@ -31,22 +31,6 @@ MANAGE = [sys.executable, str(ROOT / "manage.py")]
 def half_hour_flac(tmp_path_factory):
     """30 minutes (the upload limit): about a second and a half of a worker's time."""
     return write(tmp_path_factory.mktemp("long") / "half-hour.flac", chord(30 * 60.0, seed=3))
-
-
-def start_web(start_process, env: dict) -> str:
-    port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "classifier_site.wsgi", "--bind", f"127.0.0.1:{port}"]
-    start_process("web", [*command, "--workers", "2", "--threads", "4"], env)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_until(up, 60, "gunicorn")
-    return base
 
 
 def start_cluster(start_process, name: str, env: dict):
@@ -69,7 +53,7 @@ def test_two_clusters_on_redis_classify_50_uploads_each_exactly_once(
     start_process, settings, s3_bucket, redis_url, alice, music_wav
 ):
     env = worker_env(settings, REDIS_URL=redis_url, **s3_bucket.env)
-    base = start_web(start_process, env)
+    base = start_web(start_process, env, "--threads", "4").base_url
     clusters = [start_cluster(start_process, f"qcluster-{n}", {**env, "LOG_FORMAT": "json"}) for n in (1, 2)]
     token = Token.objects.create(user=alice).key
 
@@ -112,7 +96,7 @@ def test_a_killed_workers_clip_is_done_by_another_within_90_s(
     start_process, settings, redis_url, alice, half_hour_flac
 ):
     env = worker_env(settings, REDIS_URL=redis_url)
-    base = start_web(start_process, env)
+    base = start_web(start_process, env, "--threads", "4").base_url
     for n in (1, 2):
         start_cluster(start_process, f"qcluster-{n}", env)
     token = Token.objects.create(user=alice).key

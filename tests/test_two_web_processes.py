@@ -3,72 +3,33 @@ one database, and still only UPLOAD_RATE uploads and LOGIN_FAILURE_LIMIT guesses
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-from django.conf import settings as django_settings
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from classify.models import Clip
-from tests.conftest import PASSWORD, ROOT, stop_process_group
+from tests.conftest import PASSWORD, start_web, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def two_web_workers(tmp_path, settings):
+def two_web_workers(settings, start_process):
     """gunicorn with two worker processes on the test database, production settings."""
-    url = urlunsplit(
-        urlsplit(django_settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"])
-    )
-    port = free_port()
     env = {
-        **os.environ,
+        **worker_env(settings),
         "DJANGO_SETTINGS_MODULE": "classifier_site.settings",
-        "DATABASE_URL": url,
         "SECRET_KEY": "two-web-workers-test-key-" + "abcdefghijklmnopqrstuvwxyz0123456789",
-        "MEDIA_ROOT": settings.MEDIA_ROOT,
         "UPLOAD_RATE": "3/hour",
         "LOGIN_FAILURE_LIMIT": "4",
         "CONN_MAX_AGE": "0",
     }
-    log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "classifier_site.wsgi",
-            "--bind", f"127.0.0.1:{port}", "--workers", "2",
-            "--access-logfile", "-", "--access-logformat", "pid=%(p)s %(r)s %(s)s",
-        ],
-        cwd=ROOT, env=env, start_new_session=True, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:  # whatever happens while it starts, the server does not outlive the test
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"{base}/api/schema/", timeout=10)
-                break
-            except requests.RequestException:
-                time.sleep(0.3)
-        process.base_url, process.log_path = base, log
-        yield process
-    finally:
-        stop_process_group(process)
+    return start_web(
+        start_process, env, "--access-logfile", "-", "--access-logformat", "pid=%(p)s %(r)s %(s)s"
+    )
 
 
 def pids_that_answered(log: Path) -> set[str]:
