@@ -35,7 +35,9 @@ from stack import fill_history, percentile, running_stack, s3_server, ten_second
 USERS, CLIPS_EACH, READERS = 20, 25, 5
 # As the upload page does: ask for the clip's status every half second; a reader reloads their
 # history every half second.
-POLL_S, READ_EVERY_S = 0.5, 0.5
+# (BENCH_POLL_S / BENCH_READ_EVERY_S to try other paces.)
+POLL_S = float(os.environ.get("BENCH_POLL_S", "0.5"))
+READ_EVERY_S = float(os.environ.get("BENCH_READ_EVERY_S", "0.5"))
 KILL_AFTER_ACCEPTED, RESTART_AFTER_S = 150, 45.0
 
 
