@@ -47,21 +47,21 @@ CROSSVAL := ml/artifacts/crossval-$(PRESET)
 # preset's cross-validation (its saved outputs, ml/artifacts/crossval-PRESET.{json,npz}; remake
 # them with `make crossval`, about an hour on 2 cores).
 train: $(BIN)/.runtime system-packages
-	$(BIN)/python -m ml.train --corpus $(CORPUS) --out ml/artifacts --preset $(PRESET) \
+	$(BIN)/python -m ml.training.train --corpus $(CORPUS) --out ml/artifacts --preset $(PRESET) \
 		--from-crossval $(CROSSVAL).json $(CROSSVAL).npz
 
 # The shipped model heard every source, so its honest figures are its cross-validation's, beside
-# the seed's and cnn2d's on the same folds (ml.evaluate --split all scores it on another corpus).
+# the seed's and cnn2d's on the same folds (ml.training.evaluate --split all scores it on another corpus).
 evaluate: $(BIN)/.runtime
-	$(BIN)/python -m ml.report ml/artifacts/crossval-seed.json ml/artifacts/crossval-cnn2d-1.json \
+	$(BIN)/python -m ml.training.report ml/artifacts/crossval-seed.json ml/artifacts/crossval-cnn2d-1.json \
 		ml/artifacts/crossval-$(PRESET).json --sources 15
 
 crossval: $(BIN)/.runtime system-packages
-	$(BIN)/python -m ml.crossval --corpus $(CORPUS) --preset $(PRESET) --json $(CROSSVAL).json \
+	$(BIN)/python -m ml.training.crossval --corpus $(CORPUS) --preset $(PRESET) --json $(CROSSVAL).json \
 		--probabilities $(CROSSVAL).npz
 
 bench: $(BIN)/.runtime
-	$(BIN)/python -m ml.bench --corpus $(CORPUS)
+	$(BIN)/python -m ml.research.bench --corpus $(CORPUS)
 
 bench-platform: $(BIN)/.dev
 	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/platform_latency.py

@@ -246,7 +246,7 @@ class ModelVersion(models.Model):
     progress = models.JSONField(default=dict, blank=True)
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
-    # Its figures beside the active model's on the same held-out data (ml/compare.py).
+    # Its figures beside the active model's on the same held-out data (ml/training/compare.py).
     comparison = models.JSONField(default=dict, blank=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
     promoted_by = models.ForeignKey(

@@ -2,9 +2,9 @@
 at a time, and measure it beside the active model on the same held-out data.
 
 With corrections, each user's corrected clips and segments join the corpus as a source of their
-own (ml.train's split keeps a user on one side); a share of the users (TRAINING_HELD_OUT_USERS,
+own (ml.training.train's split keeps a user on one side); a share of the users (TRAINING_HELD_OUT_USERS,
 at least one when two or more corrected something) is kept out of training entirely and is the
-second held-out set. The first is the corpus sources ml.train held out as its test split.
+second held-out set. The first is the corpus sources ml.training.train held out as its test split.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def queue_training(
 
 
 class ProgressLog:
-    """ml.train's printed lines, into the run's log and progress (stage, epoch) as they come."""
+    """ml.training.train's printed lines, into the run's log and progress (stage, epoch) as they come."""
 
     def __init__(self, run_id: int):
         self.run_id, self.lines = run_id, []
@@ -141,8 +141,8 @@ def build_corpus(root: Path, corpus: Path, training_users: set[int]) -> int:
 
 
 def corpus_test_items(corpus: Path, test_sources: list[str]):
-    from ml.compare import Item
-    from ml.data import scan_corpus
+    from ml.training.compare import Item
+    from ml.training.data import scan_corpus
 
     wanted = set(test_sources)
     for corpus_file in scan_corpus(corpus):
@@ -153,7 +153,7 @@ def corpus_test_items(corpus: Path, test_sources: list[str]):
 
 def correction_items(held_out: set[int], folder: Path):
     """Held-out users' corrections: each corrected clip or segment, with the corrected label."""
-    from ml.compare import Item
+    from ml.training.compare import Item
 
     if not held_out:
         return []
@@ -174,10 +174,10 @@ def correction_items(held_out: set[int], folder: Path):
 def measure(
     candidate_folder: Path, corpus: Path, test_sources: list[str], held_out: set[int], work: Path
 ) -> dict:
-    """Candidate and active model on both held-out sets (ml/compare.py)."""
+    """Candidate and active model on both held-out sets (ml/training/compare.py)."""
     from classify.runtime import wanted_version
-    from ml.compare import compare
     from ml.inference import Classifier
+    from ml.training.compare import compare
 
     wanted = wanted_version()
     active_folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else model_versions.local_folder(*wanted)
@@ -185,7 +185,7 @@ def measure(
     heard = set(active.metadata.get("split", {}).get("train", [])) | set(
         active.metadata.get("split", {}).get("validation", [])
     )
-    # ml.train's test split may hold training users' corrections too: this set is the corpus's.
+    # ml.training.train's test split may hold training users' corrections too: this set is the corpus's.
     test_sources = [name for name in test_sources if not name.split("/")[-1].startswith("user-")]
     corpus_set = compare(active, candidate, corpus_test_items(corpus, test_sources))
     corpus_set.update(
@@ -199,10 +199,10 @@ def measure(
 
 
 def train_in_child(argv: list[str], progress: ProgressLog) -> None:
-    """`python -m ml.train ARGV` as a child process (its memory goes when it ends, and a
+    """`python -m ml.training.train ARGV` as a child process (its memory goes when it ends, and a
     django-q2 worker may not fork multiprocessing children), its lines into the progress. Killed
     if the task is stopped (a timeout is a SystemExit raised here)."""
-    command = [sys.executable, "-m", "ml.train", *argv]
+    command = [sys.executable, "-m", "ml.training.train", *argv]
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
         command,
@@ -220,11 +220,11 @@ def train_in_child(argv: list[str], progress: ProgressLog) -> None:
             if child.poll() is None:
                 child.kill()
     if code != 0:
-        raise RuntimeError(f"ml.train exited with status {code}: " + " / ".join(progress.lines[-3:]))
+        raise RuntimeError(f"ml.training.train exited with status {code}: " + " / ".join(progress.lines[-3:]))
 
 
 def run_training(run_id: int) -> str:
-    """The task: claim the run, train with ml.train, store the files, measure, mark candidate."""
+    """The task: claim the run, train with ml.training.train, store the files, measure, mark candidate."""
     try:
         claimed = ModelVersion.objects.filter(pk=run_id, status=ModelVersion.Status.QUEUED).update(
             status=ModelVersion.Status.TRAINING

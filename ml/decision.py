@@ -11,7 +11,7 @@
    class is the label and its value the confidence.
 4. Uncertain: a window, segment or clip whose top two classes lie within a margin of each other
    is flagged rather than stated; the margin is chosen on cross-validated outputs
-   (python -m ml.uncertainty) and stored in the model's metadata.
+   (python -m ml.training.uncertainty) and stored in the model's metadata.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from scipy.ndimage import median_filter
 from scipy.optimize import minimize, minimize_scalar
 
 DEFAULT_SMOOTHING_WINDOWS = 3
-# Used by models whose metadata predates the margin (chosen by `python -m ml.uncertainty`).
+# Used by models whose metadata predates the margin (chosen by `python -m ml.training.uncertainty`).
 DEFAULT_UNCERTAIN_MARGIN = 0.2
 
 
@@ -152,12 +152,7 @@ def decide(
     durations_s: np.ndarray,
     calibration: Calibration = Calibration(),
     smoothing_windows: int = DEFAULT_SMOOTHING_WINDOWS,
-    context=None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Calibrated (then, where the model has one, re-read in context: ml/context.py), smoothed
-    window probabilities of one recording, and the clip's probabilities."""
-    calibrated = calibration.apply(raw_probabilities)
-    if context is not None:
-        calibrated = context.apply(calibrated)
-    windows = smooth(calibrated, smoothing_windows)
+    """Calibrated, smoothed window probabilities of one recording, and the clip's probabilities."""
+    windows = smooth(calibration.apply(raw_probabilities), smoothing_windows)
     return windows, clip_probabilities(windows, durations_s)

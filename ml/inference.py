@@ -15,7 +15,6 @@ import numpy as np
 
 from ml import CLASS_NAMES, SILENCE
 from ml.audio import decode
-from ml.context import ContextModel
 from ml.decision import (
     DEFAULT_SMOOTHING_WINDOWS,
     DEFAULT_UNCERTAIN_MARGIN,
@@ -114,7 +113,6 @@ class Classifier:
         self.calibration = Calibration.from_metadata(metadata)
         self.smoothing_windows = int(metadata.get("smoothing_windows", DEFAULT_SMOOTHING_WINDOWS))
         self.uncertain_margin = float(metadata.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN))
-        self.context = ContextModel.from_dict(metadata.get("context"))
         self.version = str(metadata.get("model_version", "unknown"))
         self._lock = threading.Lock()
 
@@ -155,7 +153,6 @@ class Classifier:
             durations,
             self.calibration,
             self.smoothing_windows,
-            self.context,
         )
         levels = window_levels_dbfs(samples, windows.starts_s, windows.ends_s, self.settings.sample_rate)
         silent = levels < SILENCE_FLOOR_DBFS

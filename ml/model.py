@@ -110,7 +110,7 @@ def build(arch: str, training_features: np.ndarray) -> keras.Model:
     model = ARCHITECTURES[arch](training_features.shape[1:], normalise)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
-        loss="categorical_crossentropy",  # one-hot or mixed targets (ml/batches.py)
+        loss="categorical_crossentropy",  # one-hot or mixed targets (ml/training/batches.py)
         metrics=["accuracy"],
     )
     return model

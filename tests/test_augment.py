@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml import augment
-from ml.data import CorpusFile
+from ml.training import augment
+from ml.training.data import CorpusFile
 from tests.audio_factory import chord, white_noise
 
 

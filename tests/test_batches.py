@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.batches import training_batches
+from ml.training.batches import training_batches
 
 tf = pytest.importorskip("tensorflow")
 
@@ -50,7 +50,7 @@ def test_mixup_blends_features_and_targets_by_the_same_bounded_weight():
 
 
 def test_drawing_by_weight_gives_each_source_its_share_whatever_its_size():
-    from ml.data import CorpusFile, WindowSet, source_balanced_weights
+    from ml.training.data import CorpusFile, WindowSet, source_balanced_weights
 
     # One class, two sources: 300 short effects against 3 windows of long recordings.
     sources = np.array(["noise/effects"] * 300 + ["noise/field"] * 3, dtype=object)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.context import ContextModel, context_features
+from ml.research.context import ContextModel, context_features
 
 
 def test_neighbours_come_only_from_the_same_file():

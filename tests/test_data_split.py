@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ml.crossval import assert_disjoint
-from ml.data import CorpusFile, balanced_weights, scan_corpus, source_folds, split_by_source
+from ml.training.crossval import assert_disjoint
+from ml.training.data import CorpusFile, balanced_weights, scan_corpus, source_folds, split_by_source
 
 
 def test_scanning_reads_label_and_source_from_the_layout(tiny_corpus):
@@ -49,7 +49,7 @@ def test_the_fold_guard_refuses_a_shared_source():
 def test_balanced_weights_give_every_class_the_same_total():
     import numpy as np
 
-    from ml.data import WindowSet
+    from ml.training.data import WindowSet
 
     labels = np.array([0] * 90 + [1] * 30 + [2] * 6)
     sources = np.array(["m1"] * 80 + ["m2"] * 10 + ["s"] * 30 + ["n"] * 6, dtype=object)

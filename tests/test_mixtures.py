@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.data import scan_corpus
 from ml.features import FeatureSettings
-from ml.mixtures import build_mixture, mixture_windows
+from ml.training.data import scan_corpus
+from ml.training.mixtures import build_mixture, mixture_windows
 
 
 def test_a_mixture_never_repeats_a_class_back_to_back(tiny_corpus):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ml.report import comparison
+from ml.training.report import comparison
 
 
 def result(f1: float) -> dict:

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from ml import evaluate, train
 from ml.inference import Classifier
+from ml.training import evaluate, presets, train
 from tests.audio_factory import chord, write
 
 
@@ -55,10 +55,10 @@ def test_crossvalidation_scores_every_window_once_and_reports_what_bias_and_smoo
 ):
     import dataclasses
 
-    from ml.crossval import FoldOutputs, crossvalidate, summary
+    from ml.training.crossval import FoldOutputs, crossvalidate, summary
 
     quick = dataclasses.replace(
-        train.PRESETS["cnn2d"], ensemble=1, epochs=1, augment_passes=0, synthetic_noise_s=0
+        presets.PRESETS["cnn2d"], ensemble=1, epochs=1, augment_passes=0, synthetic_noise_s=0
     )
     saved = tmp_path / "outputs.npz"
     evaluation = crossvalidate(tiny_corpus, quick, folds=2, seed=0, probabilities_out=saved)
@@ -68,39 +68,36 @@ def test_crossvalidation_scores_every_window_once_and_reports_what_bias_and_smoo
     for variant in ("without_class_bias", "without_smoothing"):
         assert set(evaluation[variant]) >= {"segment_macro_f1", "file_macro_f1", "mixture_macro_f1"}
 
-    # The saved outputs, scored again offline (ml.rescore), give the run's own figures back.
+    # The saved outputs, scored again offline (ml.research.rescore), give the run's own figures back.
     outputs = FoldOutputs.load(saved, evaluation)
     assert summary(outputs.score(quick.features)) == summary(evaluation)
     assert summary(outputs.score(quick.features, smoothing_windows=1)) == evaluation["without_smoothing"]
 
 
 def test_the_shipped_recipe_trains_on_every_source_from_a_crossvalidation(tiny_corpus, tmp_path, monkeypatch):
-    """`ml.train --from-crossval`: no source held out; epochs, calibration and the uncertainty
+    """`ml.training.train --from-crossval`: no source held out; epochs, calibration and the uncertainty
     margin taken from the cross-validation of the same preset."""
     import dataclasses
     import json
 
-    from ml.crossval import crossvalidate
     from ml.inference import Classifier
+    from ml.training.crossval import crossvalidate
 
     quick = dataclasses.replace(
-        train.PRESETS["cnn2d-sources"], epochs=2, augment_passes=0, synthetic_noise_s=0
+        presets.PRESETS["cnn2d-sources"], epochs=2, augment_passes=0, synthetic_noise_s=0
     )
-    monkeypatch.setitem(train.PRESETS, "quick", quick)
+    monkeypatch.setitem(presets.PRESETS, "quick", quick)
     evaluation = crossvalidate(tiny_corpus, quick, folds=2, seed=0, probabilities_out=tmp_path / "cv.npz")
     evaluation["preset"] = "quick"
     (tmp_path / "cv.json").write_text(json.dumps(evaluation))
     out = tmp_path / "model"
     arguments = ["--corpus", str(tiny_corpus), "--out", str(out), "--preset", "quick"]
     assert (
-        train.main(
-            [*arguments, "--context", "--from-crossval", str(tmp_path / "cv.json"), str(tmp_path / "cv.npz")]
-        )
-        == 0
+        train.main([*arguments, "--from-crossval", str(tmp_path / "cv.json"), str(tmp_path / "cv.npz")]) == 0
     )
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["split"]["test"] == [] and len(metadata["split"]["train"]) == 12
-    assert 0 <= metadata["uncertain_margin"] <= 0.5 and len(metadata["context"]["intercept"]) == 3
+    assert 0 <= metadata["uncertain_margin"] <= 0.5
     assert metadata["crossval"]["summary"]["segment_macro_f1"] == round(evaluation["segments"]["macro_f1"], 3)
     result = Classifier.load(out).classify_samples(np.zeros(16_000 * 3, np.float32) + 0.01)
     assert isinstance(result.uncertain, bool) and all(isinstance(s.uncertain, bool) for s in result.segments)

@@ -1,6 +1,6 @@
 """Throughput of the ML pipeline on a 10-minute mixed recording, stage by stage.
 
-    python -m ml.bench [--corpus ../shared/corpus] [--minutes 10] [--repeats 5] [--model DIR]
+    python -m ml.research.bench [--corpus ../shared/corpus] [--minutes 10] [--repeats 5] [--model DIR]
 
 Builds the recording from corpus files (music, speech and noise in turn; synthetic tones and
 noise where no corpus is given), warms the classifier once, then prints the median real-time
@@ -34,7 +34,7 @@ def mixed_recording(corpus: Path | None, seconds: float, seed: int = 0) -> np.nd
         t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
         tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
         return (tone + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
-    from ml.data import scan_corpus
+    from ml.training.data import scan_corpus
 
     by_label: dict[str, list] = {}
     for f in scan_corpus(corpus):

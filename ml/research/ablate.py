@@ -1,12 +1,12 @@
 """What each ingredient buys: cross-validate a preset with each one left out.
 
-    python -m ml.ablate --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--only NAME ...] [--json OUT]
+    python -m ml.research.ablate --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--only NAME ...] [--json OUT]
 
 Prints one row per variant (all, without X for each augmentation, without synthetic noise, no
 augmentation at all, and, where the preset has them, without SpecAugment, mixup, the 2-D branch
 or envelope normalisation): segment, file and mixture macro-F1 and noise recall, from the same
-folds and seed. `python -m ml.crossval` itself reports what the class bias and the smoothing
-bought, from the same networks; `python -m ml.rescore` tries other smoothing widths.
+folds and seed. `python -m ml.training.crossval` itself reports what the class bias and the smoothing
+bought, from the same networks; `python -m ml.research.rescore` tries other smoothing widths.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ml.augment import AUGMENTATIONS
-from ml.crossval import add_arguments, crossvalidate, summary
-from ml.train import PRESETS, log
+from ml.training.augment import AUGMENTATIONS
+from ml.training.crossval import add_arguments, crossvalidate, summary
+from ml.training.presets import PRESETS
+from ml.training.progress import log
 
 
 def variants(preset_name: str) -> dict:

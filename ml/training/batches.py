@@ -1,6 +1,6 @@
 """Training batches made fresh each epoch: shuffled, masked (SpecAugment) and mixed (mixup).
 
-Audio augmentation (ml/augment.py) runs once, before features; these two run on the features of
+Audio augmentation (ml/training/augment.py) runs once, before features; these two run on the features of
 every batch, so each epoch sees different variants at no decoding cost:
 
 - SpecAugment (Park et al., 2019, arXiv:1904.08779) blanks two random stretches of time and two

@@ -1,7 +1,7 @@
 """Score saved cross-validation outputs under other smoothing widths, without training again.
 
-    python -m ml.crossval --corpus ../shared/corpus --json CV.json --probabilities CV.npz
-    python -m ml.rescore CV.json CV.npz [--smoothing 1 3 5 9]
+    python -m ml.training.crossval --corpus ../shared/corpus --json CV.json --probabilities CV.npz
+    python -m ml.research.rescore CV.json CV.npz [--smoothing 1 3 5 9]
 
 One row per width, from the very networks, folds and calibrations of that run: a wider median
 helps one-class files and can hurt recordings whose class changes (the mixtures).
@@ -15,14 +15,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ml.crossval import FoldOutputs, summary
-from ml.train import PRESETS
+from ml.training.crossval import FoldOutputs, summary
+from ml.training.presets import PRESETS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("evaluation", type=Path, help="what `ml.crossval --json` wrote")
-    parser.add_argument("probabilities", type=Path, help="what `ml.crossval --probabilities` wrote")
+    parser.add_argument("evaluation", type=Path, help="what `ml.training.crossval --json` wrote")
+    parser.add_argument("probabilities", type=Path, help="what `ml.training.crossval --probabilities` wrote")
     parser.add_argument("--smoothing", type=int, nargs="+", default=[1, 3, 5, 9])
     args = parser.parse_args(argv)
     evaluation = json.loads(args.evaluation.read_text())
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         outputs = FoldOutputs.load(args.probabilities, evaluation)
     except KeyError as missing:
         parser.error(
-            f"{args.probabilities} or {args.evaluation} lacks {missing}: re-run ml.crossval with --json and --probabilities"
+            f"{args.probabilities} or {args.evaluation} lacks {missing}: re-run ml.training.crossval with --json and --probabilities"
         )
     settings = PRESETS[evaluation["preset"]].features
     print(f"Preset {evaluation['preset']}, {len(outputs.raw)} held-out windows")

@@ -1,13 +1,13 @@
 """Grouped cross-validation by source: the honest yardstick for recordings a model never heard.
 
-    python -m ml.crossval --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--json OUT]
+    python -m ml.training.crossval --corpus ../shared/corpus [--preset cnn2d] [--folds 4] [--json OUT]
         [--probabilities OUT.npz]
 
 Each class's sources are dealt into k folds; each fold is scored by a model trained on the
 others (one more source per class held aside from those for early stopping and calibration).
 Augmentation mixes in noise only from that fold's training sources, so nothing held out leaks
 in. Predictions from all folds are pooled into one table at segment and at file level, plus a
-table for mixtures of held-out files (ml/mixtures.py), where the class changes within a file.
+table for mixtures of held-out files (ml/training/mixtures.py), where the class changes within a file.
 The same networks are scored again without the class bias and without smoothing, so what each
 part of the decision rule buys is measured, not assumed.
 """
@@ -25,12 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from ml import CLASS_NAMES
-from ml.data import CorpusFile, WindowSet, load_windows, scan_corpus, source_folds, split_by_source
 from ml.decision import DEFAULT_SMOOTHING_WINDOWS, Calibration
-from ml.evaluate import evaluate_windows, format_evaluation, format_table
 from ml.features import FeatureSettings
-from ml.mixtures import mixture_windows
-from ml.train import DEFAULT_PRESET, PRESETS, Preset, fit, log, training_windows
+from ml.training.data import CorpusFile, WindowSet, load_windows, scan_corpus, source_folds, split_by_source
+from ml.training.evaluate import evaluate_windows, format_evaluation, format_table
+from ml.training.mixtures import mixture_windows
+from ml.training.presets import DEFAULT_PRESET, PRESETS, Preset
+from ml.training.progress import log
+from ml.training.train import fit, training_windows
 
 MIXTURES_PER_FOLD = 40
 

@@ -18,7 +18,7 @@ import soxr
 from scipy.signal import butter, fftconvolve, sosfilt
 
 from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
-from ml.data import CorpusFile
+from ml.training.data import CorpusFile
 
 
 def gain(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -83,7 +83,7 @@ AUGMENTATIONS = ("speed", "reverb", "mix", "telephone", "codec", "gain")
 
 
 class Augmenter:
-    """A picklable transform for ml.data.load_windows; deterministic per (seed, file).
+    """A picklable transform for ml.training.data.load_windows; deterministic per (seed, file).
     `skip` names augmentations to leave out, for measuring what each one buys."""
 
     def __init__(self, noise_files: Sequence[CorpusFile], seed: int = 0, skip: Sequence[str] = ()):

@@ -15,8 +15,8 @@ import numpy as np
 
 from ml import CLASS_NAMES
 from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
-from ml.data import CorpusFile, WindowSet
 from ml.features import FeatureSettings, extract
+from ml.training.data import CorpusFile, WindowSet
 
 
 def build_mixture(

@@ -8,7 +8,7 @@ cross-validated outputs (held-out windows of every fold, and the mixtures, so it
 where a class changes), and judged there by nesting: fold k is scored by a context model fitted
 on the other folds only. It is a few hundred numbers, stored in the model's metadata.
 
-    python -m ml.context CV.json CV.npz [--reach 1 3 6] [--smoothing 1 3]   # against none, same outputs
+    python -m ml.research.context CV.json CV.npz [--reach 1 3 6] [--smoothing 1 3]   # against none, same outputs
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class ContextModel:
 
 def _calibrated(outputs) -> tuple[np.ndarray, np.ndarray]:
     """Held-out windows and mixtures, each through its own fold's calibration."""
-    from ml.crossval import by_fold
+    from ml.training.crossval import by_fold
 
     return (
         by_fold(outputs.raw, outputs.fold_of, outputs.calibrations),
@@ -143,8 +143,8 @@ def nested_scores(
     outputs, settings, smoothing_windows: int = 3, reach: int = CONTEXT_WINDOWS
 ) -> dict[str, dict]:
     """Segment, file and mixture figures from the same outputs, without and with context."""
-    from ml.crossval import summary
-    from ml.evaluate import evaluate_windows
+    from ml.training.crossval import summary
+    from ml.training.evaluate import evaluate_windows
 
     windows, mixtures, with_context, mixed_context = nested_outputs(outputs, reach)
     decision = {"smoothing_windows": smoothing_windows}
@@ -165,8 +165,8 @@ def nested_scores(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ml.crossval import FoldOutputs
-    from ml.train import PRESETS
+    from ml.training.crossval import FoldOutputs
+    from ml.training.presets import PRESETS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("evaluation", type=Path)

@@ -1,20 +1,8 @@
 """Train a model on a MUSAN-layout corpus and write it with its metadata and held-out evaluation.
 
-    python -m ml.train --corpus ../shared/corpus --out ml/artifacts/ [--preset cnn] [--seed 0]
+    python -m ml.training.train --corpus ../shared/corpus --out ml/artifacts/ [--preset cnn] [--seed 0]
 
-Presets (one name = features + architecture + augmentation, so comparisons can always be re-run):
-- ``seed``: the published method, MFCC means into the seed MLP (with standardisation fixed).
-- ``mlp``: the seed MLP on richer statistics (means and deviations of MFCCs and deltas).
-- ``cnn``: three 1-D CNNs over MFCC + delta + 32-band log-mel frames, normalised per window,
-  trained with two augmented passes and 20 minutes of synthetic noise, averaged.
-- ``cnn2d``: as ``cnn``, but each network adds a 2-D CNN over the log-mel bands,
-  batches are masked (SpecAugment) and mixed (mixup) afresh every epoch, and a per-class bias
-  fitted on the validation sources follows temperature scaling.
-- ``cnn2d-envelope``: as ``cnn2d``, but the log-mel bands keep the peaks of the window's spectrum
-  and lose only its smooth envelope (``normalise="envelope"`` in ml/features.py).
-- ``cnn2d-1``: the cnn2d recipe as one network (the like-for-like baseline).
-- ``cnn2d-sources`` (the default): one cnn2d network whose batches are drawn so that every source
-  of a class gets the same share (``weighting="source"``).
+Presets are in ml/training/presets.py.
 
 With ``--from-crossval CV.json CV.npz`` (what `make train` does) the model is trained on every
 source; the epochs, the calibration and the "unsure" margin come from that cross-validation.
@@ -31,14 +19,15 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from ml import CLASS_NAMES
-from ml.data import (
+from ml.decision import DEFAULT_SMOOTHING_WINDOWS
+from ml.features import FeatureSettings
+from ml.training.data import (
     WindowSet,
     balanced_weights,
     fingerprint,
@@ -47,64 +36,8 @@ from ml.data import (
     source_balanced_weights,
     split_by_source,
 )
-from ml.decision import DEFAULT_SMOOTHING_WINDOWS
-from ml.features import FeatureSettings
-
-
-@dataclass(frozen=True)
-class Preset:
-    arch: str
-    features: FeatureSettings
-    augment_passes: int = 0
-    # Seconds of procedurally generated noise added to the noise class (see ml/augment.py).
-    synthetic_noise_s: float = 0.0
-    # Augmentations to leave out (names in ml.augment.AUGMENTATIONS), for ablations.
-    augment_skip: tuple[str, ...] = ()
-    # Networks averaged into the shipped model (each trained from its own seed).
-    ensemble: int = 1
-    # Feature-level augmentation of every batch (ml/batches.py): SpecAugment masks, and the
-    # largest mixup weight (0 turns mixup off).
-    spec_augment: bool = False
-    mixup: float = 0.0
-    # Fit per-class log-prior offsets on the validation sources after temperature scaling
-    # (ml/decision.py): it moves the boundaries back where unseen sources put them.
-    class_bias: bool = False
-    # How training windows weigh: "sqrt" (a source by the square root of its size, within its
-    # class) or "source" (every source of a class the same share, drawn so every batch shows it).
-    weighting: str = "sqrt"
-    epochs: int = 40
-    batch_size: int = 64
-
-
-PRESETS = {
-    "seed": Preset("seed", FeatureSettings(kind="seed"), epochs=60),
-    "mlp": Preset("seed", FeatureSettings(kind="stats"), epochs=60),
-    "cnn": Preset(
-        "cnn",
-        FeatureSettings(kind="frames", normalise="window", log_mel_bands=32),
-        augment_passes=2,
-        synthetic_noise_s=1200,
-        ensemble=3,
-    ),
-}
-# The cnn recipe with a 2-D log-mel branch, batch-level SpecAugment and mixup, and a class bias.
-PRESETS["cnn2d"] = dataclasses.replace(
-    PRESETS["cnn"], arch="cnn2d", spec_augment=True, mixup=0.4, class_bias=True
-)
-# The cnn2d recipe on log-mel bands that keep the window's spectral peaks (held notes, chords).
-PRESETS["cnn2d-envelope"] = dataclasses.replace(
-    PRESETS["cnn2d"], features=dataclasses.replace(PRESETS["cnn2d"].features, normalise="envelope")
-)
-# The cnn2d recipe as one network: the like-for-like baseline for cnn2d-sources (the shipped
-# cnn2d averaged three; its cross-validation takes three times as long).
-PRESETS["cnn2d-1"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1)
-# One cnn2d network (a third of the inference time), every source of a class drawn equally often.
-PRESETS["cnn2d-sources"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1, weighting="source")
-DEFAULT_PRESET = "cnn2d-sources"
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+from ml.training.presets import DEFAULT_PRESET, PRESETS, Preset
+from ml.training.progress import log
 
 
 def seed_everything(seed: int) -> None:
@@ -117,9 +50,9 @@ def seed_everything(seed: int) -> None:
 
 def synthetic_noise_windows(settings: FeatureSettings, seconds: float, seed: int) -> WindowSet:
     """Windows of procedurally generated noise, as a source of their own ("noise/synthetic")."""
-    from ml.augment import synthetic_noise
-    from ml.data import CorpusFile
     from ml.features import extract
+    from ml.training.augment import synthetic_noise
+    from ml.training.data import CorpusFile
 
     rng = np.random.default_rng(seed)
     pieces = [extract(synthetic_noise(10.0, rng), settings).features for _ in range(int(seconds // 10))]
@@ -137,7 +70,7 @@ def synthetic_noise_windows(settings: FeatureSettings, seconds: float, seed: int
 def training_windows(files, preset: Preset, noise_files, seed: int) -> WindowSet:
     """The clean windows of `files`, `augment_passes` randomly augmented copies, and synthetic
     noise if the preset asks for it."""
-    from ml.augment import Augmenter
+    from ml.training.augment import Augmenter
 
     parts = [load_windows(files, preset.features)]
     for n in range(preset.augment_passes):
@@ -159,7 +92,7 @@ def fit_one(preset: Preset, train: WindowSet, validation: WindowSet | None, seed
     import keras
 
     from ml import model as keras_models
-    from ml.batches import training_batches
+    from ml.training.batches import training_batches
 
     seed_everything(seed)
     model = keras_models.build(preset.arch, train.features)
@@ -255,10 +188,10 @@ def train_on_every_source(args) -> int:
     sources would have told (when to stop, how to calibrate, when to say "unsure") comes from
     the cross-validation of the same preset, whose figures are the ones to report."""
     from ml import model as keras_models
-    from ml.crossval import FoldOutputs, summary
     from ml.decision import Calibration
     from ml.inference import METADATA_FILE, MODEL_FILE
-    from ml.uncertainty import tables
+    from ml.training.crossval import FoldOutputs, summary
+    from ml.training.uncertainty import tables
 
     started = time.monotonic()
     cv_json, cv_npz = args.from_crossval
@@ -270,12 +203,7 @@ def train_on_every_source(args) -> int:
     outputs = FoldOutputs.load(cv_npz, crossval)
     # One calibration for the pooled held-out outputs of every fold: what unseen sources look like.
     calibration = Calibration.fit(outputs.raw, outputs.windows.labels, class_bias=preset.class_bias)
-    in_context = None
-    if args.context:
-        from ml.context import nested_outputs
-
-        in_context = nested_outputs(outputs)[2]
-    margin = tables(outputs, preset.features, in_context)["chosen_margin"]
+    margin = tables(outputs, preset.features)["chosen_margin"]
     files = scan_corpus(args.corpus)
     log(
         f"{len(files)} files, every source in training; {epochs} epochs; calibration {calibration}; margin {margin}"
@@ -295,10 +223,6 @@ def train_on_every_source(args) -> int:
         started,
     )
     metadata["uncertain_margin"] = margin
-    if args.context:
-        from ml.context import fit_on_crossval
-
-        metadata["context"] = fit_on_crossval(outputs).to_dict()
     metadata["crossval"] = {
         "file": cv_json.name,
         "folds": crossval["folds"],
@@ -327,12 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         metavar=("CV.json", "CV.npz"),
         help="train on every source: epochs, calibration and the uncertainty margin come from this "
-        "cross-validation of the same preset (ml.crossval --json --probabilities)",
-    )
-    parser.add_argument(
-        "--context",
-        action="store_true",
-        help="with --from-crossval: add the context model (ml/context.py) fitted on its outputs",
+        "cross-validation of the same preset (ml.training.crossval --json --probabilities)",
     )
     args = parser.parse_args(argv)
     if args.from_crossval:
@@ -358,8 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"trained; calibration {calibration}")
 
     from ml import model as keras_models
-    from ml.evaluate import evaluate_windows, format_evaluation
     from ml.inference import METADATA_FILE, MODEL_FILE
+    from ml.training.evaluate import evaluate_windows, format_evaluation
 
     args.out.mkdir(parents=True, exist_ok=True)
     metadata = model_metadata(args.preset, preset, files, calibration, split.sources(), args.seed, started)

@@ -1,13 +1,13 @@
 """How often to say "unsure", chosen on cross-validated outputs: coverage against accuracy.
 
-    python -m ml.crossval --corpus ../shared/corpus --preset P --json CV.json --probabilities CV.npz
-    python -m ml.uncertainty CV.json CV.npz [--json OUT]
+    python -m ml.training.crossval --corpus ../shared/corpus --preset P --json CV.json --probabilities CV.npz
+    python -m ml.training.uncertainty CV.json CV.npz [--json OUT]
 
 For each margin between the top two (calibrated, smoothed) class probabilities, the share of
 held-out windows and files that would be flagged uncertain, how accurate the rest are, and how
 accurate the flagged ones are. "Unsure" should mean "about as likely wrong as right": the chosen
 margin is the largest one whose flagged windows are right at most MAX_FLAGGED_ACCURACY of the
-time (and no more than MAX_FLAGGED of all windows). `ml.train --from-crossval` stores it in the
+time (and no more than MAX_FLAGGED of all windows). `ml.training.train --from-crossval` stores it in the
 model's metadata.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.crossval import FoldOutputs, by_fold
 from ml.decision import is_uncertain
-from ml.evaluate import decide_windows
+from ml.training.crossval import FoldOutputs, by_fold
+from ml.training.evaluate import decide_windows
 
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 MAX_FLAGGED_ACCURACY = 0.6
@@ -99,22 +99,16 @@ def format_tables(result: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ml.train import PRESETS
+    from ml.training.presets import PRESETS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("evaluation", type=Path, help="what `ml.crossval --json` wrote")
-    parser.add_argument("probabilities", type=Path, help="what `ml.crossval --probabilities` wrote")
+    parser.add_argument("evaluation", type=Path, help="what `ml.training.crossval --json` wrote")
+    parser.add_argument("probabilities", type=Path, help="what `ml.training.crossval --probabilities` wrote")
     parser.add_argument("--json", type=Path, help="also write the tables here")
-    parser.add_argument("--context", action="store_true", help="after the context model (nested by fold)")
     args = parser.parse_args(argv)
     evaluation = json.loads(args.evaluation.read_text())
     outputs = FoldOutputs.load(args.probabilities, evaluation)
-    calibrated = None
-    if args.context:
-        from ml.context import nested_outputs
-
-        calibrated = nested_outputs(outputs)[2]
-    result = tables(outputs, PRESETS[evaluation["preset"]].features, calibrated)
+    result = tables(outputs, PRESETS[evaluation["preset"]].features)
     result["preset"] = evaluation["preset"]
     print(f"Preset {evaluation['preset']}: {len(outputs.raw)} held-out windows")
     print(format_tables(result))

@@ -1,6 +1,6 @@
 """Evaluate a model on held-out files, at segment (window) and at file level.
 
-    python -m ml.evaluate --corpus ../shared/corpus [--model ml/artifacts] [--split test|all] [--json OUT]
+    python -m ml.training.evaluate --corpus ../shared/corpus [--model ml/artifacts] [--split test|all] [--json OUT]
 
 By default it scores the test sources recorded in the model's metadata, which training never
 saw; `--split all` scores every file (for a corpus the model has never met, such as MUSAN).
@@ -19,10 +19,9 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from ml import CLASS_NAMES
-from ml.context import ContextModel
-from ml.data import CorpusFile, WindowSet, load_windows, scan_corpus
 from ml.decision import Calibration, decide, expected_calibration_error
 from ml.features import FeatureSettings
+from ml.training.data import CorpusFile, WindowSet, load_windows, scan_corpus
 
 LABELS = list(range(len(CLASS_NAMES)))
 
@@ -46,7 +45,6 @@ def decide_windows(
     """Per-window decisions and per-file decisions, file by file, as inference makes them."""
     smoothed = np.zeros_like(raw_probabilities)
     file_probabilities = np.zeros((len(windows.files), len(CLASS_NAMES)))
-    context = ContextModel.from_dict(metadata.get("context"))
     for file_id in range(len(windows.files)):
         rows = np.flatnonzero(windows.file_ids == file_id)
         durations = np.full(len(rows), settings.window_s)
@@ -55,7 +53,6 @@ def decide_windows(
             durations,
             Calibration.from_metadata(metadata),
             int(metadata.get("smoothing_windows", 3)),
-            context,
         )
     file_labels = np.array([f.label_index for f in windows.files])
     return smoothed, file_probabilities, file_labels

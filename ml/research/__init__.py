@@ -1,0 +1,2 @@
+"""Experiments and reports on top of the serving library and training: command-line leaves that
+nothing else imports."""

@@ -1,0 +1,75 @@
+"""The training recipes by name: data, so a comparison can always be re-run by naming it.
+
+- ``seed``: the published method, MFCC means into the seed MLP (with standardisation fixed).
+- ``mlp``: the seed MLP on richer statistics (means and deviations of MFCCs and deltas).
+- ``cnn``: three 1-D CNNs over MFCC + delta + 32-band log-mel frames, normalised per window,
+  trained with two augmented passes and 20 minutes of synthetic noise, averaged.
+- ``cnn2d``: as ``cnn``, but each network adds a 2-D CNN over the log-mel bands,
+  batches are masked (SpecAugment) and mixed (mixup) afresh every epoch, and a per-class bias
+  fitted on the validation sources follows temperature scaling.
+- ``cnn2d-envelope``: as ``cnn2d``, but the log-mel bands keep the peaks of the window's spectrum
+  and lose only its smooth envelope (``normalise="envelope"`` in ml/features.py).
+- ``cnn2d-1``: the cnn2d recipe as one network (the like-for-like baseline).
+- ``cnn2d-sources`` (the default): one cnn2d network whose batches are drawn so that every source
+  of a class gets the same share (``weighting="source"``).
+
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ml.features import FeatureSettings
+
+
+@dataclass(frozen=True)
+class Preset:
+    arch: str
+    features: FeatureSettings
+    augment_passes: int = 0
+    # Seconds of procedurally generated noise added to the noise class (see ml/training/augment.py).
+    synthetic_noise_s: float = 0.0
+    # Augmentations to leave out (names in ml.training.augment.AUGMENTATIONS), for ablations.
+    augment_skip: tuple[str, ...] = ()
+    # Networks averaged into the shipped model (each trained from its own seed).
+    ensemble: int = 1
+    # Feature-level augmentation of every batch (ml/training/batches.py): SpecAugment masks, and the
+    # largest mixup weight (0 turns mixup off).
+    spec_augment: bool = False
+    mixup: float = 0.0
+    # Fit per-class log-prior offsets on the validation sources after temperature scaling
+    # (ml/decision.py): it moves the boundaries back where unseen sources put them.
+    class_bias: bool = False
+    # How training windows weigh: "sqrt" (a source by the square root of its size, within its
+    # class) or "source" (every source of a class the same share, drawn so every batch shows it).
+    weighting: str = "sqrt"
+    epochs: int = 40
+    batch_size: int = 64
+
+
+PRESETS = {
+    "seed": Preset("seed", FeatureSettings(kind="seed"), epochs=60),
+    "mlp": Preset("seed", FeatureSettings(kind="stats"), epochs=60),
+    "cnn": Preset(
+        "cnn",
+        FeatureSettings(kind="frames", normalise="window", log_mel_bands=32),
+        augment_passes=2,
+        synthetic_noise_s=1200,
+        ensemble=3,
+    ),
+}
+# The cnn recipe with a 2-D log-mel branch, batch-level SpecAugment and mixup, and a class bias.
+PRESETS["cnn2d"] = dataclasses.replace(
+    PRESETS["cnn"], arch="cnn2d", spec_augment=True, mixup=0.4, class_bias=True
+)
+# The cnn2d recipe on log-mel bands that keep the window's spectral peaks (held notes, chords).
+PRESETS["cnn2d-envelope"] = dataclasses.replace(
+    PRESETS["cnn2d"], features=dataclasses.replace(PRESETS["cnn2d"].features, normalise="envelope")
+)
+# The cnn2d recipe as one network: the like-for-like baseline for cnn2d-sources (the shipped
+# cnn2d averaged three; its cross-validation takes three times as long).
+PRESETS["cnn2d-1"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1)
+# One cnn2d network (a third of the inference time), every source of a class drawn equally often.
+PRESETS["cnn2d-sources"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1, weighting="source")
+DEFAULT_PRESET = "cnn2d-sources"
