@@ -41,20 +41,20 @@ format: $(BIN)/.dev
 
 CORPUS ?= ../shared/corpus
 PRESET ?= cnn2d-sources
-CROSSVAL := ml/artifacts/crossval-$(PRESET)
+CROSSVAL := ml/results/crossval-$(PRESET)
 
 # The shipped model: every source in training; epochs, calibration and the "unsure" margin from the
-# preset's cross-validation (its saved outputs, ml/artifacts/crossval-PRESET.{json,npz}; remake
+# preset's cross-validation (its saved outputs, ml/results/crossval-PRESET.{json,npz}; remake
 # them with `make crossval`, about an hour on 2 cores).
 train: $(BIN)/.runtime system-packages
-	$(BIN)/python -m ml.training.train --corpus $(CORPUS) --out ml/artifacts --preset $(PRESET) \
+	$(BIN)/python -m ml.training.train --corpus $(CORPUS) --out ml/models/mfcc --preset $(PRESET) \
 		--from-crossval $(CROSSVAL).json $(CROSSVAL).npz
 
 # The shipped model heard every source, so its honest figures are its cross-validation's, beside
 # the seed's and cnn2d's on the same folds (ml.training.evaluate --split all scores it on another corpus).
 evaluate: $(BIN)/.runtime
-	$(BIN)/python -m ml.training.report ml/artifacts/crossval-seed.json ml/artifacts/crossval-cnn2d-1.json \
-		ml/artifacts/crossval-$(PRESET).json --sources 15
+	$(BIN)/python -m ml.training.report ml/results/crossval-seed.json ml/results/crossval-cnn2d-1.json \
+		ml/results/crossval-$(PRESET).json --sources 15
 
 crossval: $(BIN)/.runtime system-packages
 	$(BIN)/python -m ml.training.crossval --corpus $(CORPUS) --preset $(PRESET) --json $(CROSSVAL).json \

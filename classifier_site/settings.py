@@ -191,7 +191,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Classification model: the folder holding model.keras and metadata.json.
-CLASSIFIER_MODEL_DIR = Path(envstr("CLASSIFIER_MODEL_DIR", str(BASE_DIR / "ml" / "artifacts")))
+CLASSIFIER_MODEL_DIR = Path(envstr("CLASSIFIER_MODEL_DIR", str(BASE_DIR / "ml" / "models" / "mfcc")))
 # Model versions fetched from the storage are kept here, one folder per version.
 MODEL_CACHE_DIR = Path(envstr("MODEL_CACHE_DIR", str(VAR_DIR / "model-cache")))
 # Training from admin or `manage.py train_model`: the corpus, the recipe, a cap on epochs (empty:

@@ -26,7 +26,7 @@ from ml.decision import (
 from ml.features import FeatureSettings, extract
 from ml.waveform import peaks
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "artifacts"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "mfcc"
 # A window whose RMS level is below this (dBFS: 0 is a full-scale square wave) holds nothing to
 # classify: a pause between words, a gap between tracks. It is "silence" on the timeline, and the
 # clip's label comes from the rest. Room tone and hiss sit around -60 to -45 dBFS in a quiet

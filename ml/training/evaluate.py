@@ -1,6 +1,6 @@
 """Evaluate a model on held-out files, at segment (window) and at file level.
 
-    python -m ml.training.evaluate --corpus ../shared/corpus [--model ml/artifacts] [--split test|all] [--json OUT]
+    python -m ml.training.evaluate --corpus ../shared/corpus [--model ml/models/mfcc] [--split test|all] [--json OUT]
 
 By default it scores the test sources recorded in the model's metadata, which training never
 saw; `--split all` scores every file (for a corpus the model has never met, such as MUSAN).

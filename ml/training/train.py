@@ -1,6 +1,6 @@
 """Train a model on a MUSAN-layout corpus and write it with its metadata and held-out evaluation.
 
-    python -m ml.training.train --corpus ../shared/corpus --out ml/artifacts/ [--preset cnn] [--seed 0]
+    python -m ml.training.train --corpus ../shared/corpus --out ml/models/mfcc/ [--preset cnn] [--seed 0]
 
 Presets are in ml/training/presets.py.
 
