@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from accounts.forms import DeleteAccountForm, SignUpForm
-from classify import services
+from classify.clips import removal
 
 
 def signup(request):
@@ -44,7 +44,7 @@ def delete_account(request):
         return render(request, "accounts/profile.html", context, status=400)
     user = request.user
     logout(request)
-    services.delete_user(user)
+    removal.delete_user(user)
     messages.success(request, "Your account and all your clips were deleted.")
     return redirect("home")
 

@@ -190,13 +190,14 @@ def _pgid(pid: int) -> int | None:
 def report(run: Run, accepted: list[int], upload_s: float, chaos: dict) -> None:
     from django_q.models import Task
 
+    from classify.infra import queue
     from classify.models import Clip
 
     clips = {clip.pk: clip for clip in Clip.objects.filter(pk__in=accepted)}
     done = [clip for clip in clips.values() if clip.status == "done"]
     failed = [clip for clip in clips.values() if clip.status == "failed"]
     completions: dict[int, int] = {}
-    for result in Task.objects.filter(func="classify.tasks.classify_clip").values_list("result", flat=True):
+    for result in Task.objects.filter(func=queue.CLASSIFY_CLIP).values_list("result", flat=True):
         match = re.match(r"clip (\d+): done", str(result))
         if match:
             completions[int(match[1])] = completions.get(int(match[1]), 0) + 1

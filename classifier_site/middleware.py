@@ -45,11 +45,11 @@ class HealthProbes:
 
     def __call__(self, request):
         if request.path_info == "/healthz":
-            from classify.health import liveness
+            from classify.infra.health import liveness
 
             return _no_store(JsonResponse(liveness()))
         if request.path_info == "/readyz":
-            from classify.health import readiness
+            from classify.infra.health import readiness
 
             ready, body = readiness()
             return _no_store(JsonResponse(body, status=200 if ready else 503))

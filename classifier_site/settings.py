@@ -282,7 +282,7 @@ if LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"clip_id": {"()": "classify.log_context.ClipIdFilter"}},
+    "filters": {"clip_id": {"()": "classify.infra.log_context.ClipIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [clip %(clip_id)s] %(message)s"},
         "json": {

@@ -2,7 +2,7 @@
 
 A clip holds the file and its processing state; results live in their own table, one row per
 (clip, model version), so re-running a clip with a newer model keeps the old answer. Queueing and
-processing live in classify/services.py and classify/tasks.py, not here.
+processing live in classify/clips/ and classify/worker/, not here.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Clip(models.Model):
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # While processing: the worker's lease (classify/leases.py), renewed as it works, and which
+    # While processing: the worker's lease (classify/clips/state.py), renewed as it works, and which
     # worker (host:pid) holds it.
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -1,9 +1,9 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from classify import views
 from classify.api.live import LiveSessionViewSet
 from classify.api.views import ClipViewSet
+from classify.web import views
 
 router = DefaultRouter()
 router.register("clips", ClipViewSet, basename="api-clip")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from classify import services
+from classify.clips import intake
 from classify.models import Classification, Clip, Correction
 from tests.conftest import PASSWORD, as_upload
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def clip_of(user, path) -> Clip:
-    clip = services.create_clip(user, as_upload(path))  # transactional: classified on commit
+    clip = intake.create_clip(user, as_upload(path))  # transactional: classified on commit
     clip.refresh_from_db()
     assert clip.status == Clip.Status.DONE, clip.error
     return clip
@@ -25,7 +25,7 @@ def clip_of(user, path) -> Clip:
 
 def test_deleting_a_user_in_admin_removes_their_files_and_rows(admin_client, alice, bob, music_wav):
     alice_clip, bob_clip = clip_of(alice, music_wav), clip_of(bob, music_wav)
-    from classify.corrections import correct
+    from classify.clips.corrections import correct
 
     correct(alice_clip, alice, "noise")
     alice_file, bob_file = Path(alice_clip.file.path), Path(bob_clip.file.path)

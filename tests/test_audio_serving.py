@@ -30,11 +30,11 @@ def polyglot_wav() -> bytes:
 
 @pytest.fixture
 def polyglot_clip(alice, tmp_path):
-    from classify import services
+    from classify.clips import intake
 
     path = tmp_path / "poly.html"
     path.write_bytes(polyglot_wav())
-    return services.create_clip(alice, as_upload(path, content_type="text/html"))
+    return intake.create_clip(alice, as_upload(path, content_type="text/html"))
 
 
 def test_a_polyglot_named_html_is_served_as_audio_that_cannot_run_scripts(alice_browser, polyglot_clip):
@@ -57,9 +57,9 @@ def test_ranges_carry_the_same_protections(alice_browser, polyglot_clip):
 def test_a_stored_file_with_an_unknown_suffix_is_only_ever_downloaded(
     alice, alice_browser, music_wav, settings
 ):
-    from classify import services
+    from classify.clips import intake
 
-    clip = services.create_clip(alice, as_upload(music_wav))
+    clip = intake.create_clip(alice, as_upload(music_wav))
     # An upload from before this release kept the uploader's suffix.
     renamed = clip.file.name.rsplit(".", 1)[0] + ".html"
     Path(clip.file.path).rename(Path(settings.MEDIA_ROOT) / renamed)

@@ -173,7 +173,7 @@ def test_the_clip_page_updates_itself_when_the_worker_finishes(
     from django.contrib.auth.models import User
     from django.core.files.base import ContentFile
 
-    from classify import services
+    from classify.clips import state
 
     page = browser_factory().new_page()
     sign_up(page, live_server.url, "grace")
@@ -184,7 +184,7 @@ def test_the_clip_page_updates_itself_when_the_worker_finishes(
     clip.file.save("later.flac", ContentFile(real_mix(tmp_path / "later.flac")))
     page.goto(f"{live_server.url}/clips/{clip.pk}/")
     page.wait_for_selector("[data-waiting]")
-    services.requeue(clip)
+    state.requeue(clip.pk)
     page.wait_for_selector("[data-label]", timeout=60_000)  # we never reloaded: the page did
     assert page.locator("[data-timeline] .seg").count() >= 2
 
@@ -194,7 +194,7 @@ def test_a_polyglot_upload_named_html_never_runs_its_script_on_the_site(
 ):
     from django.contrib.auth.models import User
 
-    from classify import services
+    from classify.clips import intake
     from tests.conftest import as_upload
     from tests.test_audio_serving import polyglot_wav
 
@@ -206,9 +206,7 @@ def test_a_polyglot_upload_named_html_never_runs_its_script_on_the_site(
     sign_up(page, live_server.url, "mallory")
     path = tmp_path / "poly.html"
     path.write_bytes(polyglot_wav())
-    clip = services.create_clip(
-        User.objects.get(username="mallory"), as_upload(path, content_type="text/html")
-    )
+    clip = intake.create_clip(User.objects.get(username="mallory"), as_upload(path, content_type="text/html"))
     response = page.goto(f"{live_server.url}/clips/{clip.pk}/audio/")
     assert response.headers["content-type"] == "audio/wav"
     page.wait_for_timeout(500)
@@ -261,11 +259,11 @@ def test_staff_compare_a_trained_candidate_with_the_active_model_in_admin(
     """A real (tiny) training run with users' corrections, then the admin pages it feeds: the
     list with the candidate's figures, the side-by-side comparison with players, the promote
     page. The comparison screenshot is the README's."""
-    from classify import model_versions, training
+    from classify.model_versions import registry, training
     from classify.models import ModelVersion
     from tests.test_model_loop import corrected_clips
 
-    model_versions.register_shipped()
+    registry.register_shipped()
     corrected_clips(django_user_model, tmp_path, users=4)
     settings.TRAINING_CORPUS_DIR, settings.TRAINING_PRESET, settings.TRAINING_EPOCHS = tiny_corpus, "seed", 3
     run = training.queue_training(admin_user, with_corrections=True, enqueue=False)
@@ -289,7 +287,7 @@ def test_staff_compare_a_trained_candidate_with_the_active_model_in_admin(
     page.screenshot(path=str(ARTIFACTS / "admin-compare.png"), full_page=True)
     page.goto(f"{live_server.url}/admin/classify/modelversion/{candidate.pk}/promote/")
     page.click("#promote")
-    if model_versions.worse_than_active(candidate):  # asked to confirm first
+    if registry.worse_than_active(candidate):  # asked to confirm first
         page.check("#id_confirm_worse")
         page.click("#promote")
     page.wait_for_url(f"{live_server.url}/admin/classify/modelversion/")

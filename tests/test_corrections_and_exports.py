@@ -11,8 +11,9 @@ import soundfile
 from django.core.management import call_command
 from django.db import transaction
 
-from classify import services
+from classify.clips import intake
 from classify.models import Clip, Correction
+from classify.worker import processing
 from tests.conftest import as_upload
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +22,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def done_clip(alice, music_wav) -> Clip:
     with transaction.atomic():
-        clip = services.create_clip(alice, as_upload(music_wav))
-    services.process_clip(clip.pk)
+        clip = intake.create_clip(alice, as_upload(music_wav))
+    processing.process_clip(clip.pk)
     return Clip.objects.with_result().get(pk=clip.pk)
 
 
@@ -78,7 +79,7 @@ def test_bob_cannot_correct_alices_clip(bob_api, client, bob, done_clip):
 
 
 def test_staff_export_corrections_as_a_musan_folder(alice, done_clip, tmp_path):
-    from classify.corrections import correct
+    from classify.clips.corrections import correct
 
     correct(done_clip, alice, "speech")
     correct(done_clip, alice, "noise", segment_index=0)
@@ -114,9 +115,8 @@ def test_users_download_their_history_as_csv_and_json(alice_browser, alice_api, 
 
 @pytest.mark.parametrize("name", ['=HYPERLINK("evil.example")', "+1+1.wav", "-2.wav", "@SUM(A1).wav"])
 def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(alice_browser, alice, music_wav, name):
-    from classify import services
 
-    services.create_clip(alice, as_upload(music_wav, name=name))
+    intake.create_clip(alice, as_upload(music_wav, name=name))
     rows = list(csv.DictReader(io.StringIO(alice_browser.get("/clips/export.csv").content.decode())))
     assert rows[0]["filename"] == "'" + name
     json_rows = alice_browser.get("/clips/export.json").json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from classify import leases
+from classify.infra import heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def test_healthz_answers_anyone_on_any_host(client):
 def test_readyz_waits_for_a_worker_heartbeat(client):
     from django.core.cache import cache
 
-    cache.delete(leases.HEARTBEAT_KEY)
+    cache.delete(heartbeat.HEARTBEAT_KEY)
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
@@ -31,7 +31,7 @@ def test_readyz_waits_for_a_worker_heartbeat(client):
     }
     assert all(body["checks"][name]["ok"] for name in ("database", "broker", "storage"))
 
-    leases.beat()
+    heartbeat.beat()
     response = client.get("/readyz")
     assert response.status_code == 200 and response.json()["status"] == "ready"
 
@@ -41,13 +41,13 @@ def test_readyz_is_not_ready_with_an_old_heartbeat(client):
 
     from django.core.cache import cache
 
-    cache.set(leases.HEARTBEAT_KEY, time.time() - 120, timeout=None)
+    cache.set(heartbeat.HEARTBEAT_KEY, time.time() - 120, timeout=None)
     body = client.get("/readyz").json()
     assert body["checks"]["worker"]["ok"] is False and "120 s old" in body["checks"]["worker"]["detail"]
 
 
 def test_readyz_reports_a_storage_that_refuses_writes_without_details(client, s3_bucket):
-    leases.beat()
+    heartbeat.beat()
     assert client.get("/readyz").status_code == 200
     s3_bucket.delete_bucket(Bucket=s3_bucket.name)
     response = client.get("/readyz")

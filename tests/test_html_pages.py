@@ -94,11 +94,11 @@ def test_the_audio_view_answers_range_requests(alice_browser, music_wav, django_
 def test_an_unsure_result_names_both_candidates_and_takes_a_one_click_answer(
     alice, alice_browser, music_wav, django_capture_on_commit_callbacks
 ):
-    from classify import services
+    from classify.clips import intake
     from classify.models import Classification
 
     with django_capture_on_commit_callbacks(execute=True):
-        clip = services.create_clip(alice, as_upload(music_wav))
+        clip = intake.create_clip(alice, as_upload(music_wav))
     clip.refresh_from_db()
     Classification.objects.filter(pk=clip.result_id).update(
         label="speech", uncertain=True, probabilities={"music": 0.08, "speech": 0.47, "noise": 0.45}
@@ -114,10 +114,10 @@ def test_an_unsure_result_names_both_candidates_and_takes_a_one_click_answer(
 def test_the_api_says_whether_the_model_hesitated(
     alice, alice_api, music_wav, django_capture_on_commit_callbacks
 ):
-    from classify import services
+    from classify.clips import intake
 
     with django_capture_on_commit_callbacks(execute=True):
-        clip = services.create_clip(alice, as_upload(music_wav))
+        clip = intake.create_clip(alice, as_upload(music_wav))
     body = alice_api.get(f"/api/clips/{clip.pk}/").json()
     assert isinstance(body["uncertain"], bool)
     assert all(isinstance(s["uncertain"], bool) for s in body["segments"])
@@ -127,15 +127,15 @@ def test_the_api_says_whether_the_model_hesitated(
 def test_the_history_summary_counts_corrections_and_failures(
     alice, alice_browser, music_wav, django_capture_on_commit_callbacks
 ):
-    from classify import services
-    from classify.corrections import correct
-    from classify.views import history_summary
+    from classify.clips import intake, state
+    from classify.clips.corrections import correct
+    from classify.web.views import history_summary
 
     with django_capture_on_commit_callbacks(execute=True):
-        done = services.create_clip(alice, as_upload(music_wav))
-        failed = services.create_clip(alice, as_upload(music_wav))
+        done = intake.create_clip(alice, as_upload(music_wav))
+    failed = intake.create_clip(alice, as_upload(music_wav))  # still queued: its task never ran
     done.refresh_from_db()
-    services.mark_failed(failed.pk, "gave up")
+    assert state.fail(failed.pk, "gave up")
     model_label = done.result.label
     new_label = "noise" if model_label != "noise" else "speech"
     correct(done, alice, new_label)
@@ -149,10 +149,10 @@ def test_the_history_summary_counts_corrections_and_failures(
 def test_staff_listen_to_a_clip_from_admin_without_a_dead_media_link(
     admin_client, alice, music_wav, django_capture_on_commit_callbacks
 ):
-    from classify import services
+    from classify.clips import intake
 
     with django_capture_on_commit_callbacks(execute=True):
-        clip = services.create_clip(alice, as_upload(music_wav))
+        clip = intake.create_clip(alice, as_upload(music_wav))
     page = admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").content.decode()
     assert "/media/" not in page and f"/staff/clips/{clip.pk}/audio/" in page
     assert 'name="waveform"' not in page and 'name="queued_at"' not in page  # nothing editable
@@ -160,9 +160,9 @@ def test_staff_listen_to_a_clip_from_admin_without_a_dead_media_link(
 
 
 def test_the_staff_audio_view_is_for_staff_only(alice_browser, alice, music_wav):
-    from classify import services
+    from classify.clips import intake
 
-    clip = services.create_clip(alice, as_upload(music_wav))
+    clip = intake.create_clip(alice, as_upload(music_wav))
     assert alice_browser.get(f"/staff/clips/{clip.pk}/audio/").status_code == 302  # to the admin login
 
 

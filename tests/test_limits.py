@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from classify import services
+from classify.clips import intake
 from classify.models import Clip
 from tests.conftest import as_upload
 
@@ -56,7 +56,7 @@ def test_corrections_are_throttled_in_the_api_and_the_page(
     alice, alice_api, alice_browser, music_wav, settings, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        clip = services.create_clip(alice, as_upload(music_wav))
+        clip = intake.create_clip(alice, as_upload(music_wav))
     clip.refresh_from_db()
     settings.CORRECTION_RATE = "3/minute"
     url = f"/api/clips/{clip.pk}/corrections/"

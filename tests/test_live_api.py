@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 
 from classify.models import Clip, LiveSession
 
-pytestmark = pytest.mark.django_db
+# Chunks commit as they arrive and their tasks are queued after commit (classify/infra/queue.py).
+pytestmark = pytest.mark.django_db(transaction=True)
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -110,15 +111,15 @@ def test_idle_sessions_are_swept_with_their_audio(alice_api, settings):
 
     from django.utils import timezone
 
-    from classify import live
+    from classify.live import sessions
 
     session_id = alice_api.post("/api/live/").json()["id"]
     session = LiveSession.objects.get()
     post_chunk(alice_api, session_id, next(wav_chunks(*speech_then_music())))
-    assert live.stored_samples(session) > 0
+    assert sessions.stored_samples(session) > 0
     later = timezone.now() + timedelta(seconds=settings.LIVE_IDLE_S + 1)
-    assert live.sweep_idle(now=later) == [session_id]
-    assert live.stored_samples(session) == 0 and LiveSession.objects.get().status == "expired"
+    assert sessions.sweep_idle(now=later) == [session_id]
+    assert sessions.stored_samples(session) == 0 and LiveSession.objects.get().status == "expired"
 
 
 def test_finishing_over_the_upload_limit_loses_nothing_and_can_be_retried(alice_api, settings):
@@ -135,10 +136,10 @@ def test_finishing_over_the_upload_limit_loses_nothing_and_can_be_retried(alice_
     alice_api.post("/api/clips/", {"file": as_upload(FIXTURES / "speech.flac")}, format="multipart")
     refused = alice_api.post(f"/api/live/{session_id}/finish/")
     assert refused.status_code == 429 and "recording is kept" in refused.json()["detail"]
-    from classify import live
+    from classify.live import sessions
 
     session = LiveSession.objects.get()
-    assert session.status == "open" and live.stored_samples(session) == 3 * live.RATE
+    assert session.status == "open" and sessions.stored_samples(session) == 3 * sessions.RATE
     cache.clear()  # the hour has passed
     assert alice_api.post(f"/api/live/{session_id}/finish/").status_code == 201
     cache.clear()

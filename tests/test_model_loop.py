@@ -9,7 +9,8 @@ import sys
 import pytest
 from django.db import transaction
 
-from classify import corrections, model_versions, services
+from classify.clips import corrections, intake
+from classify.model_versions import registry
 from classify.models import Clip, ModelVersion
 from tests.audio_factory import chord, white_noise, write
 from tests.conftest import ROOT, as_upload, wait_until, worker_env
@@ -25,7 +26,7 @@ def corrected_clips(django_user_model, tmp_path, users: int = 3) -> None:
         for k, (make, label) in enumerate(((chord, "music"), (white_noise, "noise"))):
             path = write(tmp_path / f"u{n}-{k}.wav", make(4.0, seed=50 + n * 2 + k))
             with transaction.atomic():
-                clip = services.create_clip(user, as_upload(path))
+                clip = intake.create_clip(user, as_upload(path))
             clip = Clip.objects.with_result().get(pk=clip.pk)
             corrections.correct(clip, user, label, segment_index=0 if k else None)
 
@@ -41,7 +42,7 @@ def upload_and_wait(alice_api, tmp_path, name: str) -> str:
 def test_staff_train_compare_promote_and_roll_back_while_a_worker_keeps_running(
     start_process, settings, tiny_corpus, tmp_path, django_user_model, admin_client, alice_api
 ):
-    model_versions.register_shipped()
+    registry.register_shipped()
     shipped = ModelVersion.objects.get(status="active")
     corrected_clips(django_user_model, tmp_path)
     settings.CLASSIFY_SYNC = False
@@ -80,7 +81,7 @@ def test_staff_train_compare_promote_and_roll_back_while_a_worker_keeps_running(
     assert candidate.version in page and shipped.version in page and "noise recall" in page
 
     promote_url = f"/admin/classify/modelversion/{candidate.pk}/promote/"
-    confirm = {"confirm_worse": "on"} if model_versions.worse_than_active(candidate) else {}
+    confirm = {"confirm_worse": "on"} if registry.worse_than_active(candidate) else {}
     assert admin_client.post(promote_url, confirm).status_code == 302
     assert ModelVersion.objects.get(status="active") == candidate
     assert upload_and_wait(alice_api, tmp_path, "after-promotion.wav") == candidate.version

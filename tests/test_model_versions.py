@@ -9,14 +9,15 @@ import shutil
 import pytest
 from django.db import transaction
 
-from classify import model_versions, runtime, storage, training
+from classify.infra import storage
+from classify.model_versions import loader, registry, training
 from classify.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
 
 
 def bundled_version() -> str:
-    return model_versions.bundled_metadata()["model_version"]
+    return registry.bundled_metadata()["model_version"]
 
 
 def copied_version(settings, tmp_path, name: str, comparison: dict | None = None) -> ModelVersion:
@@ -28,7 +29,7 @@ def copied_version(settings, tmp_path, name: str, comparison: dict | None = None
     metadata = json.loads((folder / "metadata.json").read_text())
     metadata["model_version"] = name
     (folder / "metadata.json").write_text(json.dumps(metadata))
-    files = model_versions.upload_files(name, folder)
+    files = registry.upload_files(name, folder)
     return ModelVersion.objects.create(
         version=name, status=ModelVersion.Status.CANDIDATE, files=files, comparison=comparison or {}
     )
@@ -42,24 +43,22 @@ def comparison(candidate_f1: float, active_f1: float) -> dict:
 
 def test_a_fresh_install_registers_the_shipped_model_as_active_with_its_files_in_storage():
     ModelVersion.objects.all().delete()
-    registered = model_versions.register_shipped()
+    registered = registry.register_shipped()
     assert registered.version == bundled_version() and registered.status == "active"
     assert storage.exists(f"{registered.files}/model.keras") and storage.exists(
         f"{registered.files}/metadata.json"
     )
-    assert model_versions.register_shipped() is None  # once only
+    assert registry.register_shipped() is None  # once only
     assert ModelVersion.objects.filter(status="active").count() == 1
 
 
 def test_promoting_a_worse_candidate_asks_first_and_records_who_forced_it(admin_user, settings, tmp_path):
-    model_versions.register_shipped()
+    registry.register_shipped()
     worse = copied_version(settings, tmp_path, "worse-1", comparison(0.61, 0.80))
-    with pytest.raises(
-        model_versions.PromotionRefused, match="macro-F1 0.610 against the active model's 0.800"
-    ):
-        model_versions.promote(worse, admin_user)
+    with pytest.raises(registry.PromotionRefused, match="macro-F1 0.610 against the active model's 0.800"):
+        registry.promote(worse, admin_user)
     assert ModelVersion.objects.get(status="active").version == bundled_version()
-    model_versions.promote(worse, admin_user, force=True)
+    registry.promote(worse, admin_user, force=True)
     worse.refresh_from_db()
     assert worse.status == "active" and worse.forced_by == admin_user and worse.promoted_by == admin_user
     assert ModelVersion.objects.get(version=bundled_version()).status == "retired"
@@ -68,11 +67,11 @@ def test_promoting_a_worse_candidate_asks_first_and_records_who_forced_it(admin_
 def test_a_better_candidate_is_promoted_and_rolling_back_is_promoting_the_old_one(
     admin_user, settings, tmp_path
 ):
-    model_versions.register_shipped()
+    registry.register_shipped()
     better = copied_version(settings, tmp_path, "better-1", comparison(0.9, 0.8))
-    model_versions.promote(better, admin_user)
+    registry.promote(better, admin_user)
     assert ModelVersion.objects.get(status="active") == better and better.forced_by is None
-    model_versions.promote(ModelVersion.objects.get(version=bundled_version()), admin_user)
+    registry.promote(ModelVersion.objects.get(version=bundled_version()), admin_user)
     assert ModelVersion.objects.get(status="active").version == bundled_version()
     assert ModelVersion.objects.get(pk=better.pk).status == "retired"
 
@@ -86,22 +85,22 @@ def test_only_one_training_runs_at_a_time(admin_user):
 
 def test_a_worker_loads_a_new_active_version_once_and_only_complete_files(admin_user, settings, tmp_path):
     settings.MODEL_CACHE_DIR = str(tmp_path / "cache")
-    model_versions.register_shipped()
-    first = runtime.get_classifier()
-    assert runtime.get_classifier() is first  # no reload per clip
+    registry.register_shipped()
+    first = loader.get_classifier()
+    assert loader.get_classifier() is first  # no reload per clip
     candidate = copied_version(settings, tmp_path, "copy-2", comparison(0.9, 0.8))
-    model_versions.promote(candidate, admin_user)
-    switched = runtime.get_classifier()
-    assert switched.version == "copy-2" and runtime.get_classifier() is switched
+    registry.promote(candidate, admin_user)
+    switched = loader.get_classifier()
+    assert switched.version == "copy-2" and loader.get_classifier() is switched
     cached = sorted(path.name for path in (tmp_path / "cache").iterdir())
     assert cached == ["copy-2"]  # fetched under a temporary name, renamed when complete
 
     broken = ModelVersion.objects.create(version="broken-3", status="candidate", files="models/nowhere")
     with pytest.raises(FileNotFoundError):
-        model_versions.local_folder(broken.version, broken.files)
+        registry.local_folder(broken.version, broken.files)
     assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == ["copy-2"]
-    model_versions.promote(ModelVersion.objects.get(version=bundled_version()), admin_user)
-    assert runtime.get_classifier().version == bundled_version()
+    registry.promote(ModelVersion.objects.get(version=bundled_version()), admin_user)
+    assert loader.get_classifier().version == bundled_version()
 
 
 def test_staff_queue_training_from_admin_and_see_it_listed(admin_client):

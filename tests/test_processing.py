@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from classify import leases, services
+from classify.clips import intake, state
 from classify.models import Classification, Clip
+from classify.worker import processing
 from tests.audio_factory import chord, write
 from tests.conftest import as_upload
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def queued_clip(owner, path) -> Clip:
     with transaction.atomic():
-        return services.create_clip(owner, as_upload(path))
+        return intake.create_clip(owner, as_upload(path))
 
 
 def test_a_file_that_fails_to_decode_marks_the_clip_failed_with_its_reason(alice, tmp_path):
@@ -30,7 +31,7 @@ def test_a_file_that_fails_to_decode_marks_the_clip_failed_with_its_reason(alice
     data = path.read_bytes()
     with open(clip.file.path, "wb") as stored:
         stored.write(data[: len(data) // 4])
-    outcome = services.process_clip(clip.pk)
+    outcome = processing.process_clip(clip.pk)
     clip.refresh_from_db()
     assert outcome.status == clip.status == "failed"
     assert "truncated" in clip.error
@@ -40,15 +41,15 @@ def test_a_file_that_fails_to_decode_marks_the_clip_failed_with_its_reason(alice
 def test_a_missing_stored_file_marks_the_clip_failed(alice, music_wav):
     clip = queued_clip(alice, music_wav)
     os.remove(clip.file.path)
-    services.process_clip(clip.pk)
+    processing.process_clip(clip.pk)
     clip.refresh_from_db()
     assert clip.status == "failed" and "could not be found" in clip.error
 
 
 def test_a_task_delivered_twice_classifies_once(alice, music_wav):
     clip = queued_clip(alice, music_wav)
-    assert services.process_clip(clip.pk).status == "done"
-    assert services.process_clip(clip.pk).status == "skipped"
+    assert processing.process_clip(clip.pk).status == "done"
+    assert processing.process_clip(clip.pk).status == "skipped"
     clip.refresh_from_db()
     assert clip.attempts == 1 and Classification.objects.filter(clip=clip).count() == 1
 
@@ -57,20 +58,20 @@ def test_a_deleted_clip_is_skipped(alice, music_wav):
     clip = queued_clip(alice, music_wav)
     clip_id = clip.pk
     clip.delete()
-    assert services.process_clip(clip_id).status == "skipped"
+    assert processing.process_clip(clip_id).status == "skipped"
 
 
 def test_a_rerun_with_another_model_version_keeps_the_old_result(alice, music_wav):
-    from classify.runtime import get_classifier
+    from classify.model_versions.loader import get_classifier
 
     clip = queued_clip(alice, music_wav)
-    services.process_clip(clip.pk)
+    processing.process_clip(clip.pk)
     classifier = get_classifier()
     original = classifier.version
     try:
         classifier.version = "newer-model"
-        services.requeue(clip)
-        services.process_clip(clip.pk)
+        state.requeue(clip.pk)
+        processing.process_clip(clip.pk)
     finally:
         classifier.version = original
     clip.refresh_from_db()
@@ -81,15 +82,15 @@ def test_a_rerun_with_another_model_version_keeps_the_old_result(alice, music_wa
 
 def test_the_sweeper_requeues_a_clip_whose_worker_died(alice, music_wav, settings):
     clip = queued_clip(alice, music_wav)
-    assert leases.claim(clip.pk)  # a worker took it ... and was killed: its lease runs out
+    assert state.claim(clip.pk)  # a worker took it ... and was killed: its lease runs out
     Clip.objects.filter(pk=clip.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     call_command("requeue_stale_clips", "--dry-run")
     assert Clip.objects.get(pk=clip.pk).status == "processing"
-    outcome = services.sweep_stale()
+    outcome = state.sweep()
     assert outcome["requeued"] == [clip.pk]
     clip.refresh_from_db()
     assert clip.status == "queued" and clip.attempts == 1
-    services.process_clip(clip.pk)
+    processing.process_clip(clip.pk)
     clip.refresh_from_db()
     assert clip.status == "done" and clip.attempts == 2
 
@@ -101,20 +102,20 @@ def test_the_sweeper_fails_a_clip_out_of_attempts(alice, music_wav, settings):
         attempts=settings.CLASSIFY_MAX_ATTEMPTS,
         started_at=timezone.now() - timedelta(hours=1),
     )
-    assert services.sweep_stale()["failed"] == [clip.pk]
+    assert state.sweep()["failed"] == [clip.pk]
     clip.refresh_from_db()
     assert clip.status == "failed" and "stopped" in clip.error and "giving up" in clip.error
 
 
 def test_the_sweeper_leaves_fresh_work_alone(alice, music_wav):
     clip = queued_clip(alice, music_wav)
-    leases.claim(clip.pk)
-    assert services.sweep_stale() == {"requeued": [], "failed": []}
+    state.claim(clip.pk)
+    assert state.sweep() == {"requeued": [], "failed": []}
 
 
 def test_admin_can_classify_again(admin_client, alice, music_wav, django_capture_on_commit_callbacks):
     clip = queued_clip(alice, music_wav)
-    services.process_clip(clip.pk)
+    processing.process_clip(clip.pk)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             "/admin/classify/clip/", {"action": "classify_again", "_selected_action": [clip.pk]}
@@ -126,7 +127,7 @@ def test_admin_can_classify_again(admin_client, alice, music_wav, django_capture
 
 def test_admin_pages_list_and_filter_clips(admin_client, alice, music_wav):
     clip = queued_clip(alice, music_wav)
-    services.process_clip(clip.pk)
+    processing.process_clip(clip.pk)
     assert "tune.wav" in admin_client.get("/admin/classify/clip/?status__exact=done&q=alice").content.decode()
     assert admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").status_code == 200
     for page in ("success", "failure", "schedule", "ormq"):

@@ -40,10 +40,10 @@ def test_ordinary_searches_still_work(alice_api, alice_browser):
 
 @pytest.fixture
 def done_clip(alice, music_wav, django_capture_on_commit_callbacks):
-    from classify import services
+    from classify.clips import intake
 
     with django_capture_on_commit_callbacks(execute=True):
-        clip = services.create_clip(alice, as_upload(music_wav))
+        clip = intake.create_clip(alice, as_upload(music_wav))
     clip.refresh_from_db()
     assert clip.status == Clip.Status.DONE
     return clip

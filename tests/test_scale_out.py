@@ -18,6 +18,7 @@ import requests
 from django_q.models import Task
 from rest_framework.authtoken.models import Token
 
+from classify.infra import queue
 from classify.models import Clip
 from tests.audio_factory import chord, write
 from tests.conftest import ROOT, start_web, wait_until, worker_env
@@ -42,7 +43,7 @@ def start_cluster(start_process, name: str, env: dict):
 def done_results(clip_ids) -> dict[int, int]:
     """How many times a task reported each clip done (django-q2 keeps every task's result)."""
     counts = dict.fromkeys(clip_ids, 0)
-    for result in Task.objects.filter(func="classify.tasks.classify_clip").values_list("result", flat=True):
+    for result in Task.objects.filter(func=queue.CLASSIFY_CLIP).values_list("result", flat=True):
         match = re.match(r"clip (\d+): done", str(result))
         if match and int(match[1]) in counts:
             counts[int(match[1])] += 1
@@ -128,10 +129,10 @@ def test_a_task_over_its_time_limit_gives_its_clip_back_then_fails_it(
     settings.CLASSIFY_SYNC = False
     env = worker_env(settings, CLASSIFY_TASK_TIMEOUT_S="1", CLASSIFY_MAX_ATTEMPTS="2")
     cluster = start_cluster(start_process, "qcluster", env)
-    from classify import services
+    from classify.clips import intake
     from tests.conftest import as_upload
 
-    clip = services.create_clip(alice, as_upload(half_hour_flac, content_type="audio/flac"))
+    clip = intake.create_clip(alice, as_upload(half_hour_flac, content_type="audio/flac"))
     started = time.monotonic()
     wait_until(lambda: Clip.objects.filter(pk=clip.pk, status="failed").exists(), 60, "the clip to fail")
     clip.refresh_from_db()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from classify import services
+from classify.clips import intake
 from tests.audio_factory import chord, write
 from tests.conftest import as_upload
 
@@ -27,7 +27,7 @@ def test_the_api_answers_every_generated_request_without_a_server_error_and_as_d
     fuzzer = django_user_model.objects.create_user("fuzzer", password="a-Long-and-unusual-passw0rd")
     token = Token.objects.create(user=fuzzer)
     # Real rows to find: a clip of the fuzzer's, classified (the worker runs in-process here).
-    services.create_clip(fuzzer, as_upload(write(tmp_path / "tune.wav", chord(4.0))))
+    intake.create_clip(fuzzer, as_upload(write(tmp_path / "tune.wav", chord(4.0))))
     command = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     result = subprocess.run(
         [

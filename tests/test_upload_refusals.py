@@ -147,14 +147,14 @@ def test_a_clip_that_fails_in_the_worker_loses_its_file_after_the_retention(alic
 
     from django.utils import timezone
 
-    from classify import services
+    from classify.clips import intake, removal, state
 
-    clip = services.create_clip(alice, as_upload(music_wav))
-    services.mark_failed(clip.pk, "The worker gave up.")
+    clip = intake.create_clip(alice, as_upload(music_wav))
+    state.fail(clip.pk, "The worker gave up.")
     stored = Path(clip.file.path)
-    assert services.purge_failed_files() == [] and stored.exists()  # within the retention
+    assert removal.purge_failed_files() == [] and stored.exists()  # within the retention
     later = timezone.now() + timedelta(seconds=settings.FAILED_CLIP_RETENTION_S + 1)
-    assert services.purge_failed_files(now=later) == [clip.pk]
+    assert removal.purge_failed_files(now=later) == [clip.pk]
     clip.refresh_from_db()
     assert not stored.exists() and clip.file.name == ""
     assert clip.status == Clip.Status.FAILED and clip.error == "The worker gave up."

@@ -14,7 +14,7 @@ def test_loading_the_web_application_does_not_import_tensorflow():
     code = (
         "import sys; from classifier_site.wsgi import application; "
         "from django.urls import resolve; resolve('/'); resolve('/api/clips/'); "
-        "import classify.views, classify.api.views, classify.admin; "
+        "import classify.web.views, classify.api.views, classify.admin; "
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}

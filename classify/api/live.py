@@ -10,8 +10,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from classify import live, services
 from classify.api.serializers import ClipSerializer, ErrorSerializer, FieldErrorsSerializer
+from classify.clips import intake
+from classify.live import sessions
 from classify.models import Clip, LiveSession
 from ml import TIMELINE_LABELS
 
@@ -64,7 +65,7 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
     )
     def create(self, request):
         """Open a live session (an older open one of yours is closed)."""
-        session = live.open_session(request.user)
+        session = sessions.open_session(request.user)
         return Response(LiveSessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: LiveSessionSerializer, **ERRORS})
@@ -85,10 +86,10 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
         session = self.get_object()
         data = request.data if isinstance(request.data, bytes) else b""
         try:
-            session = live.add_chunk(session, data)
-        except live.LiveClosed as error:
+            session = sessions.add_chunk(session, data)
+        except sessions.LiveClosed as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        except live.LiveRefused as error:
+        except sessions.LiveRefused as error:
             raise ValidationError({"detail": [str(error)]}) from None
         return Response(LiveSessionSerializer(session).data)
 
@@ -107,13 +108,13 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
         """Close the session and keep the whole recording as a clip (answered like GET /api/clips/<id>/)."""
         session = self.get_object()
         try:
-            clip = live.finish(session)
-        except live.LiveClosed as error:
+            clip = sessions.finish(session)
+        except sessions.LiveClosed as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        except services.UploadThrottled as error:
+        except intake.UploadThrottled as error:
             detail = f"{error} The recording is kept: finish again then."
             return Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        except services.UploadRejected as error:
+        except intake.UploadRejected as error:
             raise ValidationError({"detail": [str(error)]}) from None
         clip = Clip.objects.for_user(request.user).with_result().get(pk=clip.pk)
         return Response(

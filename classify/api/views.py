@@ -11,7 +11,6 @@ from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from classify import history_export, services
 from classify.api.serializers import (
     ClipSerializer,
     ClipUploadSerializer,
@@ -21,9 +20,10 @@ from classify.api.serializers import (
     FieldErrorsSerializer,
     HistoryRowSerializer,
 )
-from classify.corrections import CorrectionRefused, CorrectionThrottled, correct
-from classify.filters import filter_clips
-from classify.media import audio_response
+from classify.clips import history_export, intake, removal
+from classify.clips.corrections import CorrectionRefused, CorrectionThrottled, correct
+from classify.clips.filters import filter_clips
+from classify.infra.ranged import audio_response
 from classify.models import Clip, Segment
 from ml import TIMELINE_LABELS
 
@@ -77,16 +77,16 @@ class ClipViewSet(
         upload = ClipUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            clip = services.create_clip(request.user, upload.validated_data["file"])
-        except services.UploadThrottled as error:
+            clip = intake.create_clip(request.user, upload.validated_data["file"])
+        except intake.UploadThrottled as error:
             raise Throttled(wait=error.wait_s, detail=str(error)) from None
-        except services.UploadRejected as error:
+        except intake.UploadRejected as error:
             raise ValidationError({"file": [str(error)]}) from None
         data = ClipSerializer(self.get_queryset().get(pk=clip.pk), context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, clip: Clip) -> None:
-        services.delete_clip(clip)
+        removal.delete_clip(clip)
 
     @extend_schema(
         request=CorrectionRequestSerializer,

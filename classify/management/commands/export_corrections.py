@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from classify.corrections import export
+from classify.clips.corrections import export
 
 
 class Command(BaseCommand):

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from classify.services import purge_failed_files, sweep_stale
+from classify.clips.removal import purge_failed_files
+from classify.clips.state import sweep
 
 
 class Command(BaseCommand):
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
 
     def handle(self, *args, dry_run: bool = False, **options):
-        outcome = sweep_stale(dry_run=dry_run)
+        outcome = sweep(dry_run=dry_run)
         verb = "would requeue" if dry_run else "requeued"
         self.stdout.write(f"{verb} {len(outcome['requeued'])} clip(s): {outcome['requeued']}")
         verb = "would fail" if dry_run else "failed"

@@ -3,17 +3,19 @@
 from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
+from classify.infra import queue
+
 NAME = "sweep stale clips"
 
 
 class Command(BaseCommand):
-    help = "Schedule classify.tasks.sweep_stale_clips every minute. Idempotent."
+    help = "Schedule the stale-clip sweeper every minute. Idempotent."
 
     def handle(self, *args, **options):
         _, created = Schedule.objects.update_or_create(
             name=NAME,
             defaults={
-                "func": "classify.tasks.sweep_stale_clips",
+                "func": queue.SWEEP,
                 "schedule_type": Schedule.MINUTES,
                 "minutes": 1,
                 "repeats": -1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from classify import training
+from classify.model_versions import training
 from classify.models import ModelVersion
 
 

@@ -22,15 +22,16 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
-from classify import corrections, model_versions
+from classify.clips import corrections
+from classify.infra import queue
+from classify.model_versions import registry
 from classify.models import Correction, ModelVersion
 
 logger = logging.getLogger(__name__)
 
-TASK_NAME = "classify.tasks.train_model"
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)")
 
 
@@ -43,8 +44,6 @@ def queue_training(
 ) -> ModelVersion:
     """A row for the run, queued for a worker (never run in a web request); enqueue=False for a
     caller that runs it itself (`train_model --now`)."""
-    from django_q.tasks import async_task
-
     busy = ModelVersion.objects.filter(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING])
     if busy.exists():
         raise TrainingRefused(
@@ -59,14 +58,8 @@ def queue_training(
     )
     if not enqueue:
         return run
-    transaction.on_commit(
-        lambda: async_task(
-            TASK_NAME,
-            run.pk,
-            task_name=f"train model {run.pk}",
-            timeout=settings.TRAINING_TIMEOUT_S,
-            sync=settings.CLASSIFY_SYNC,
-        )
+    queue.enqueue(
+        queue.TRAIN_MODEL, run.pk, label=f"train model {run.pk}", timeout=settings.TRAINING_TIMEOUT_S
     )
     return run
 
@@ -175,12 +168,12 @@ def measure(
     candidate_folder: Path, corpus: Path, test_sources: list[str], held_out: set[int], work: Path
 ) -> dict:
     """Candidate and active model on both held-out sets (ml/training/compare.py)."""
-    from classify.runtime import wanted_version
+    from classify.model_versions.loader import wanted_version
     from ml.inference import Classifier
     from ml.training.compare import compare
 
     wanted = wanted_version()
-    active_folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else model_versions.local_folder(*wanted)
+    active_folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else registry.local_folder(*wanted)
     active, candidate = Classifier.load(active_folder), Classifier.load(candidate_folder)
     heard = set(active.metadata.get("split", {}).get("train", [])) | set(
         active.metadata.get("split", {}).get("validation", [])
@@ -265,7 +258,7 @@ def run_training(run_id: int) -> str:
                 metadata["model_version"] = version
                 (work / "model" / "metadata.json").write_text(json.dumps(metadata, indent=2))
             progress.stage("storing the model files")
-            files = model_versions.upload_files(version, work / "model")
+            files = registry.upload_files(version, work / "model")
             progress.stage("measuring beside the active model")
             comparison = measure(work / "model", corpus, metadata["split"]["test"], held_out, work)
         ModelVersion.objects.filter(pk=run_id).update(

@@ -1,4 +1,4 @@
-"""HTML pages: landing, history, upload, clip detail, audio, delete. Thin: rules live in services."""
+"""HTML pages: landing, history, upload, clip detail, audio, delete. Thin: rules live in classify/clips/."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from django.db.models import Case, Count, F, Max, Q, Sum, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from classify import history_export, services
-from classify.corrections import CorrectionRefused, correct
-from classify.filters import filter_clips
-from classify.forms import UploadForm
-from classify.media import audio_response
+from classify.clips import history_export, intake, removal
+from classify.clips.corrections import CorrectionRefused, correct
+from classify.clips.filters import filter_clips
+from classify.infra.ranged import audio_response
 from classify.models import Clip
+from classify.web.forms import UploadForm
 from ml import CLASS_NAMES
 
 
@@ -74,10 +74,10 @@ def upload(request):
         created, rejected = [], []
         for uploaded in form.cleaned_data["files"]:
             try:
-                created.append(services.create_clip(request.user, uploaded))
-            except services.UploadRejected as error:
-                throttled = throttled or isinstance(error, services.UploadThrottled)
-                rejected.append(f"{services.display_name(uploaded.name)}: {error}")
+                created.append(intake.create_clip(request.user, uploaded))
+            except intake.UploadRejected as error:
+                throttled = throttled or isinstance(error, intake.UploadThrottled)
+                rejected.append(f"{intake.display_name(uploaded.name)}: {error}")
         for problem in rejected:
             form.add_error("files", problem)
         if created and not rejected:
@@ -179,7 +179,7 @@ def clip_audio(request, clip_id: int):
 def clip_delete(request, clip_id: int):
     clip = _own_clip(request, clip_id)
     name = clip.original_filename
-    services.delete_clip(clip)
+    removal.delete_clip(clip)
     messages.success(request, f"Deleted {name}.")
     return redirect("home")
 

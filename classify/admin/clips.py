@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from classify import services
+from classify.clips import removal, state
 from classify.models import Classification, Clip, Correction, LiveSession, Segment
+
+
+def _action_summary(verb: str, changed: int, chosen: int, accepted) -> str:
+    """What an action did, and why some clips were left alone."""
+    message = f"{verb} {changed} clip(s)."
+    if changed < chosen:
+        states = " or ".join(str(status.label).lower() for status in accepted)
+        message += f" {chosen - changed} left as they were: this action takes only {states} clips."
+    return message
 
 
 class ClassificationInline(admin.TabularInline):
@@ -82,24 +91,24 @@ class ClipAdmin(admin.ModelAdmin):
     def label(self, clip: Clip) -> str:
         return clip.label or "-"
 
-    @admin.action(description="Classify again with the current model")
+    @admin.action(description="Classify again with the current model (queued, done or failed clips)")
     def classify_again(self, request, queryset):
-        for clip in queryset:
-            services.requeue(clip)
-        self.message_user(request, f"Queued {queryset.count()} clip(s) again.", messages.SUCCESS)
+        queued = sum(state.requeue(clip.pk) for clip in queryset)
+        self.message_user(request, _action_summary("Queued", queued, queryset.count(), state.REQUEUE_FROM))
 
-    @admin.action(description="Mark as failed")
+    @admin.action(description="Mark as failed (queued or processing clips)")
     def mark_failed(self, request, queryset):
-        for clip in queryset:
-            services.mark_failed(clip.pk, "Marked as failed by staff.")
-        self.message_user(request, f"Marked {queryset.count()} clip(s) failed.", messages.WARNING)
+        failed = sum(state.fail(clip.pk, "Marked as failed by staff.") for clip in queryset)
+        self.message_user(
+            request, _action_summary("Marked failed", failed, queryset.count(), state.FAIL_FROM)
+        )
 
     def delete_model(self, request, clip: Clip) -> None:
-        services.delete_clip(clip)
+        removal.delete_clip(clip)
 
     def delete_queryset(self, request, queryset) -> None:
         for clip in queryset:
-            services.delete_clip(clip)
+            removal.delete_clip(clip)
 
 
 @admin.register(Classification)
@@ -166,6 +175,3 @@ class LiveSessionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-from classify import admin_models  # noqa: E402,F401  (model versions: train, compare, promote)

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from classify import model_versions, training
+from classify.model_versions import registry, training
 from classify.models import ModelVersion
 
 
@@ -130,7 +130,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "title": f"{version.version} beside the active model",
             "version": version,
             "sets": sets,
-            "worse": model_versions.worse_than_active(version),
+            "worse": registry.worse_than_active(version),
             "opts": self.model._meta,
             "active": ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first(),
         }
@@ -143,8 +143,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         form = PromoteForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
-                model_versions.promote(version, request.user, force=form.cleaned_data["confirm_worse"])
-            except model_versions.PromotionRefused as refused:
+                registry.promote(version, request.user, force=form.cleaned_data["confirm_worse"])
+            except registry.PromotionRefused as refused:
                 self.message_user(request, str(refused), messages.ERROR)
             else:
                 self.message_user(
@@ -153,5 +153,5 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 )
                 return redirect("admin:classify_modelversion_changelist")
         context = {**self.admin_site.each_context(request), "title": f"Promote {version.version}", "form": form,
-                   "version": version, "worse": model_versions.worse_than_active(version), "opts": self.model._meta}  # fmt: skip
+                   "version": version, "worse": registry.worse_than_active(version), "opts": self.model._meta}  # fmt: skip
         return TemplateResponse(request, "admin/classify/modelversion/promote.html", context)

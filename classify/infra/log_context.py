@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextvars
 import logging
 
+from classify.infra import queue
+
 current_clip: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_clip", default=None)
 
-CLIP_TASKS = {"classify.tasks.classify_clip"}
+CLIP_TASKS = {queue.CLASSIFY_CLIP}
 
 
 class ClipIdFilter(logging.Filter):

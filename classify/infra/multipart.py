@@ -4,7 +4,7 @@ Django's MultiPartParser drops a file part whose name sanitises to nothing ("." 
 with a bare `continue` that leaves the part's bytes unread, so the parser then reads the audio as
 the next part's headers and fails with "Request max total header size exceeded" (Django 5.2,
 django/http/multipartparser.py, MultiPartParser.parse). Giving such parts a neutral name keeps
-them a file like any other; our own display name (services.display_name) takes it from there.
+them a file like any other; our own display name (classify.clips.intake.display_name) takes it from there.
 Both the HTML form and DRF's MultiPartParser use Django's class, so one wrapper serves both.
 """
 

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from django.http import FileResponse, Http404, HttpResponse
 from django.utils.http import content_disposition_header
 
-from classify import storage
+from classify.infra import storage
 from ml.audio import AUDIO_TYPES
 
 # Answer at most this much per range request: players ask for "bytes=0-" and then for more.
@@ -42,7 +42,7 @@ def _range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def ranged_file_response(request, name: str, download_name: str) -> HttpResponse:
-    """A stored file (local folder or bucket, through classify.storage), whole or one range."""
+    """A stored file (local folder or bucket, through classify.infra.storage), whole or one range."""
     total = storage.size(name)
     suffix = PurePosixPath(name).suffix.lower()
     media_type = content_type(suffix)

@@ -1,6 +1,6 @@
 """Live sessions: a recording classified while it is made, chunk by chunk.
 
-The browser (or a script) opens a session, sends about a second of audio at a time as WAV, and
+This is the web side (classify/live/tails.py is the worker's). The browser (or a script) opens a session, sends about a second of audio at a time as WAV, and
 gets back every window classified so far; "finish" turns the whole recording into an ordinary
 clip. The web process only decodes and appends PCM: a django-q2 worker classifies the newest
 windows (TensorFlow stays out of the web process), and the chunk request waits briefly for it so
@@ -18,11 +18,11 @@ import numpy as np
 import soundfile
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from classify import services
+from classify.clips import intake
+from classify.infra import queue
 from classify.models import LiveChunk, LiveSession
 from ml.audio import SAMPLE_RATE, is_unusual, to_mono_16k
 
@@ -112,49 +112,7 @@ def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
 
 
 def enqueue(session_id) -> None:
-    from django_q.tasks import async_task
-
-    async_task("classify.tasks.classify_live", str(session_id), sync=settings.CLASSIFY_SYNC)
-
-
-def classify_tail(session_id) -> None:
-    """The worker's part: classify the last TAIL_S seconds and replace those windows. Windows
-    start on the features' hop grid (47 frames of 512 samples, 1.504 s) from the session's
-    start, so the tail starts on it too and its windows line up with the ones kept."""
-    from classify.runtime import get_classifier
-
-    session = LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.OPEN).first()
-    if session is None:
-        return
-    total = stored_samples(session)
-    total_s = total / RATE
-    if total_s < 0.5:
-        return
-    classifier = get_classifier()
-    hop = classifier.settings.frames_per_hop * classifier.settings.hop_length  # in samples
-    first = max(0, int(np.floor((total - TAIL_S * RATE) / hop))) * hop
-    start_s = first / RATE
-    pcm = read_pcm(session, first)[: total - first]
-    samples = pcm.astype(np.float32) / 32767
-    result = classifier.classify_samples(samples)
-    fresh = [
-        {
-            "start": round(w.start + start_s, 3),
-            "end": round(w.end + start_s, 3),
-            "label": w.label,
-            "probabilities": w.probabilities,
-            "uncertain": w.uncertain,
-        }
-        for w in result.windows
-    ]
-    with transaction.atomic():
-        current = LiveSession.objects.select_for_update().get(pk=session_id)
-        if current.classified_s > total_s:  # a later chunk's task got here first
-            return
-        kept = [w for w in current.windows if w["start"] < start_s - 1e-6]
-        current.windows = kept + fresh
-        current.classified_s = total_s
-        current.save(update_fields=["windows", "classified_s"])
+    queue.enqueue(queue.CLASSIFY_LIVE, str(session_id), label=f"live {session_id}")
 
 
 def finish(session: LiveSession):
@@ -167,13 +125,13 @@ def finish(session: LiveSession):
     stamp = timezone.localtime(session.created_at).strftime("%Y-%m-%d-%H-%M-%S")
     upload = SimpleUploadedFile(f"live-{stamp}.wav", buffer.getvalue(), content_type="audio/wav")
     try:
-        clip = services.create_clip(session.owner, upload)
-    except services.UploadOverLimit:
+        clip = intake.create_clip(session.owner, upload)
+    except intake.UploadOverLimit:
         # The audio is fine, the user's limit is not: keep the session (and its idle clock fresh)
         # so that finishing again later keeps the recording.
         LiveSession.objects.filter(pk=session.pk).update(last_chunk_at=timezone.now())
         raise
-    except services.UploadRejected:
+    except intake.UploadRejected:
         expire(session, "The recording could not be kept.")
         raise
     LiveSession.objects.filter(pk=session.pk).update(status=LiveSession.Status.FINISHED, clip=clip)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from classify import leases, storage
+from classify.infra import heartbeat, queue, storage
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    broker = leases.queue_broker()
+    broker = queue.broker()
     broker.ping()
     return f"ok, {broker.queue_size()} queued"
 
 
 def check_worker() -> str:
-    age_s = leases.last_heartbeat_age_s()
+    age_s = heartbeat.last_heartbeat_age_s()
     if age_s is None:
         raise RuntimeError("no worker has reported yet")
     if age_s > WORKER_HEARTBEAT_MAX_S:

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from classify import storage
+from classify.infra import storage
 from classify.models import ModelVersion
 
 logger = logging.getLogger(__name__)

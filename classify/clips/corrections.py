@@ -9,7 +9,7 @@ from pathlib import Path
 import soundfile
 from django.db import transaction
 
-from classify import limits, storage
+from classify.infra import limits, storage
 from classify.models import Clip, Correction
 from ml import CLASS_NAMES
 from ml.audio import SAMPLE_RATE, AudioDecodeError, decode

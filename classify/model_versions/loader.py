@@ -20,7 +20,7 @@ _loaded = None  # (version, files) of what _classifier holds; None for the bundl
 def wanted_version() -> tuple[str, str] | None:
     """The active version (one small query), or None to serve the bundled model (no version
     registered yet, or the database cannot say: keep serving rather than fail the clip)."""
-    from classify.model_versions import active
+    from classify.model_versions.registry import active
 
     try:
         version = active()
@@ -38,7 +38,7 @@ def get_classifier():
         return _classifier
     with _lock:
         if _classifier is None or wanted != _loaded:
-            from classify.model_versions import local_folder
+            from classify.model_versions.registry import local_folder
             from ml.inference import Classifier
 
             folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else local_folder(*wanted)

@@ -1,0 +1,140 @@
+"""Accepting an upload: every refusal (rate, quota, empty, too big, not audio, corrupt, too long)
+before anything is stored, then the stored file, the clip's row and its queued task.
+
+Views, the API and live mode's "finish" all call `create_clip`, so each rule lives once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Sum
+
+from classify.clips import state
+from classify.infra import limits
+from classify.models import Clip
+from ml.audio import AUDIO_TYPES, AudioDecodeError, verify
+
+
+class UploadRejected(Exception):
+    """An upload we will not keep; the message is for the person who sent it."""
+
+
+class UploadOverLimit(UploadRejected):
+    """Refused for the user's limits (rate, quota), not for the audio: it may be sent again."""
+
+
+class UploadThrottled(UploadOverLimit):
+    """Over the upload rate: try again in `wait_s` seconds."""
+
+    def __init__(self, message: str, wait_s: float):
+        super().__init__(message)
+        self.wait_s = wait_s
+
+
+def _human_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} kB"
+
+
+def check_upload(uploaded: UploadedFile) -> None:
+    """Refuse before storing what cannot be kept: empty or too big."""
+    if uploaded.size == 0:
+        raise UploadRejected("The file is empty.")
+    if uploaded.size > settings.UPLOAD_MAX_BYTES:
+        raise UploadRejected(
+            f"The file is {_human_size(uploaded.size)}; the limit is "
+            f"{_human_size(settings.UPLOAD_MAX_BYTES)}."
+        )
+
+
+def _sha256(uploaded: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in uploaded.chunks():
+        digest.update(chunk)
+    uploaded.seek(0)
+    return digest.hexdigest()
+
+
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def display_name(name: str | None) -> str:
+    """The uploader's file name, for display only: no folders, no control characters, never
+    empty, "." or ".."."""
+    cleaned = _UNSAFE_NAME_CHARACTERS.sub("", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return cleaned[:255] if cleaned not in ("", ".", "..") else "recording"
+
+
+def check_quota(owner, size: int) -> None:
+    quota = settings.USER_STORAGE_QUOTA_BYTES
+    if not quota:
+        return
+    used = Clip.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
+    if used + size > quota:
+        raise UploadOverLimit(
+            f"Your storage is full: you keep {_human_size(used)} of {_human_size(quota)}. "
+            "Delete some clips to upload more."
+        )
+
+
+@contextmanager
+def local_copy(uploaded: UploadedFile) -> Iterator[Path]:
+    """A path to the upload's bytes: Django's temporary file where there is one, else a copy of
+    the in-memory upload in a temporary file that is removed afterwards."""
+    if hasattr(uploaded, "temporary_file_path"):
+        yield Path(uploaded.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(prefix="upload-") as copy:
+        for chunk in uploaded.chunks():
+            copy.write(chunk)
+        copy.flush()
+        uploaded.seek(0)
+        yield Path(copy.name)
+
+
+def create_clip(owner, uploaded: UploadedFile) -> Clip:
+    """Check the upload completely, then store it, create the clip and queue it.
+
+    Everything an upload can know is refused here, before anything is stored: over the rate or
+    the quota, empty, too big, not audio, corrupt, truncated, silent, too short or too long (the
+    whole stream is decoded, without TensorFlow). The stored name's extension comes from the
+    decoded container, never from the uploader's file name.
+    """
+    try:
+        limits.take_uploads(owner.pk)
+    except limits.LimitReached as reached:
+        raise UploadThrottled(f"Too many uploads: {reached}.", reached.wait_s) from None
+    check_upload(uploaded)
+    check_quota(owner, uploaded.size)
+    with local_copy(uploaded) as path:
+        try:
+            info = verify(path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
+        except AudioDecodeError as error:
+            raise UploadRejected(str(error)) from None
+    suffix = AUDIO_TYPES.get(info.format, (".audio",))[0]
+    clip = Clip(
+        owner=owner,
+        original_filename=display_name(uploaded.name),
+        size_bytes=uploaded.size,
+        sha256=_sha256(uploaded),
+        duration_s=info.duration_s,
+        sample_rate=info.sample_rate or None,
+        channels=info.channels or None,
+    )
+    clip.file.save(f"recording{suffix}", uploaded, save=False)
+    try:
+        with transaction.atomic():
+            clip.save()
+            state.send(clip.pk)
+    except Exception:
+        clip.file.delete(save=False)
+        raise
+    return clip

@@ -1,0 +1,203 @@
+"""A clip's processing state: every change of `Clip.status` is one guarded UPDATE here.
+
+Each transition is `UPDATE ... WHERE status IN (...)` (and, for a worker, `AND lease_token = ...`):
+a zero row count means another process got there first, so no transition happens twice and none
+happens from a state it does not belong to.
+
+| transition | from | to | who |
+|---|---|---|---|
+| `claim` | queued | processing (new lease, attempts + 1) | a worker's task |
+| `renew` | processing, same lease | processing (lease pushed on) | the worker's keeper thread |
+| `finish` | processing, same lease | done | the worker, with the stored result |
+| `release` | processing (same lease, or an expired one) | queued, or failed after the last attempt | a task timeout; any keeper for a dead worker's lease |
+| `fail` | queued, processing | failed | undecodable audio, an internal error; admin's "Mark as failed" |
+| `requeue` | queued, done, failed | queued (attempts reset) | admin's "Classify again" |
+| `requeue_lost` | queued (its task lost) | queued (task sent again) | keepers and the sweeper: one rule |
+
+A worker holds a clip under a lease (a token and an expiry, CLASSIFY_LEASE_S ahead) that its
+keeper renews (classify/worker/keeper.py). A worker killed with `kill -9` stops renewing: any
+living keeper finds the expired lease within seconds and releases the clip. Results are stored
+only under a lease still held, so a clip is never done twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from classify.infra import queue
+from classify.models import Clip
+
+logger = logging.getLogger(__name__)
+
+Status = Clip.Status
+# The states each transition starts from (admin actions say these to staff).
+REQUEUE_FROM = (Status.QUEUED, Status.DONE, Status.FAILED)
+FAIL_FROM = (Status.QUEUED, Status.PROCESSING)
+# A clip that no worker holds: written with every state change away from processing.
+NO_LEASE = {"lease_token": None, "lease_expires_at": None, "worker": ""}
+
+
+def worker_id() -> str:
+    """host:pid of this process (forked workers have their own pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_until():
+    return timezone.now() + timedelta(seconds=settings.CLASSIFY_LEASE_S)
+
+
+def send(clip_id: int) -> None:
+    """Queue the clip's task once the current transaction commits."""
+    queue.enqueue(queue.CLASSIFY_CLIP, clip_id, label=f"classify clip {clip_id}")
+
+
+def _queued_again() -> dict:
+    return {"status": Status.QUEUED, "error": "", "started_at": None, "queued_at": timezone.now(), **NO_LEASE}
+
+
+def _failed(message: str) -> dict:
+    return {"status": Status.FAILED, "error": message, "finished_at": timezone.now(), **NO_LEASE}
+
+
+def claim(clip_id: int) -> uuid.UUID | None:
+    """queued -> processing under a new lease; None when another worker has it, it is finished,
+    or it was deleted (safe against a task delivered twice)."""
+    token = uuid.uuid4()
+    claimed = Clip.objects.filter(pk=clip_id, status=Status.QUEUED).update(
+        status=Status.PROCESSING,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+        error="",
+        lease_token=token,
+        lease_expires_at=lease_until(),
+        worker=worker_id(),
+    )
+    return token if claimed == 1 else None
+
+
+def renew(clip_id: int, token: uuid.UUID) -> bool:
+    """Push the lease's expiry forward; False when it was lost (expired and taken back)."""
+    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING, lease_token=token)
+    return held.update(lease_expires_at=lease_until()) == 1
+
+
+def holds(clip_id: int, token: uuid.UUID) -> bool:
+    """Within a transaction: lock the row and say whether this lease still holds it."""
+    return (
+        Clip.objects.select_for_update()
+        .filter(pk=clip_id, status=Status.PROCESSING, lease_token=token)
+        .exists()
+    )
+
+
+def finish(clip_id: int, token: uuid.UUID | None, **result_fields) -> bool:
+    """processing -> done with the result's fields; only under the lease `token` (None: any
+    processing clip, for a caller that runs the task itself)."""
+    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
+    if token is not None:
+        held = held.filter(lease_token=token)
+    done = held.update(status=Status.DONE, error="", finished_at=timezone.now(), **NO_LEASE, **result_fields)
+    return done == 1
+
+
+def fail(clip_id: int, message: str) -> bool:
+    """queued or processing -> failed with a message for the owner. A done clip keeps its result."""
+    return Clip.objects.filter(pk=clip_id, status__in=FAIL_FROM).update(**_failed(message)) == 1
+
+
+def requeue(clip_id: int) -> bool:
+    """queued, done or failed -> queued with attempts reset, and the task sent (admin's "classify
+    again"). A clip being processed is left to its worker."""
+    with transaction.atomic():
+        changed = Clip.objects.filter(pk=clip_id, status__in=REQUEUE_FROM).update(
+            **_queued_again(), attempts=0
+        )
+        if changed:
+            send(clip_id)
+    return changed == 1
+
+
+def release(clip_id: int, token: uuid.UUID | None, reason: str) -> str:
+    """An interrupted attempt (lease expired, task timed out): back in the queue while attempts
+    remain, else failed with `reason` for the user. Only the lease's holder (or anyone, for an
+    expired lease, when token is None) may do it, once. Returns "requeued", "failed" or ""."""
+    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
+    if token is not None:
+        held = held.filter(lease_token=token)
+    clip = held.first()
+    if clip is None:
+        return ""
+    same_attempt = held.filter(lease_token=clip.lease_token)
+    if clip.attempts >= settings.CLASSIFY_MAX_ATTEMPTS:
+        message = f"{reason} This happened {clip.attempts} times; giving up. Try uploading the file again."
+        changed = same_attempt.update(**_failed(message))
+        outcome = "failed"
+    else:
+        with transaction.atomic():
+            changed = same_attempt.update(**_queued_again())
+            if changed:
+                send(clip_id)
+        outcome = "requeued"
+    if changed:
+        logger.warning("clip %s %s: %s", clip_id, outcome, reason, extra={"clip_id": clip_id})
+    return outcome if changed else ""
+
+
+def requeue_expired(now=None, dry_run: bool = False) -> dict[str, list[int]]:
+    """Clips whose worker stopped renewing its lease (and any processing row without a lease,
+    started longer than a lease ago): released, so requeued or failed after the last try."""
+    now = now or timezone.now()
+    outcome: dict[str, list[int]] = {"requeued": [], "failed": []}
+    lapsed = Q(lease_expires_at__lt=now) | Q(
+        lease_expires_at__isnull=True, started_at__lt=now - timedelta(seconds=settings.CLASSIFY_LEASE_S)
+    )
+    expired = Clip.objects.filter(lapsed, status=Status.PROCESSING)
+    for clip_id, holder, attempts in expired.values_list("pk", "worker", "attempts"):
+        if dry_run:
+            outcome["failed" if attempts >= settings.CLASSIFY_MAX_ATTEMPTS else "requeued"].append(clip_id)
+            continue
+        done = release(clip_id, None, f"The worker processing it ({holder or 'unknown'}) stopped.")
+        if done:
+            outcome[done].append(clip_id)
+    return outcome
+
+
+def requeue_lost(now=None, dry_run: bool = False) -> list[int]:
+    """The one "lost task" rule: a clip queued longer than a lease while the broker holds no task
+    at all (its task went with a killed worker's prefetch), or queued longer than
+    CLASSIFY_REQUEUE_AFTER_S whatever the broker says (an emptied or lossy broker), gets its task
+    sent again. The claim makes a duplicate harmless."""
+    now = now or timezone.now()
+    waited_s = settings.CLASSIFY_REQUEUE_AFTER_S
+    if not queue.broker().queue_size():
+        waited_s = min(waited_s, settings.CLASSIFY_LEASE_S)
+    cutoff = now - timedelta(seconds=waited_s)
+    lost = list(Clip.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff).values_list("pk", flat=True))
+    if dry_run:
+        return lost
+    sent = []
+    for clip_id in lost:
+        with transaction.atomic():
+            still_queued = Clip.objects.filter(pk=clip_id, status=Status.QUEUED, queued_at__lt=cutoff)
+            if still_queued.update(queued_at=now):
+                send(clip_id)
+                sent.append(clip_id)
+                logger.warning("clip %s requeued: its task was lost", clip_id, extra={"clip_id": clip_id})
+    return sent
+
+
+def sweep(dry_run: bool = False, now=None) -> dict[str, list[int]]:
+    """Expired leases released, lost tasks sent again (workers' keepers do this every few seconds,
+    the scheduled sweeper once a minute as a backstop)."""
+    outcome = requeue_expired(now=now, dry_run=dry_run)
+    outcome["requeued"].extend(requeue_lost(now=now, dry_run=dry_run))
+    return outcome

@@ -1,0 +1,49 @@
+"""Live mode, the worker's side: classify the newest seconds of an open session and keep the
+windows on the session (classify/live/sessions.py is the web side)."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db import transaction
+
+from classify.live.sessions import RATE, TAIL_S, read_pcm, stored_samples
+from classify.model_versions.loader import get_classifier
+from classify.models import LiveSession
+
+
+def classify_tail(session_id) -> None:
+    """The worker's part: classify the last TAIL_S seconds and replace those windows. Windows
+    start on the features' hop grid (47 frames of 512 samples, 1.504 s) from the session's
+    start, so the tail starts on it too and its windows line up with the ones kept."""
+    session = LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.OPEN).first()
+    if session is None:
+        return
+    total = stored_samples(session)
+    total_s = total / RATE
+    if total_s < 0.5:
+        return
+    classifier = get_classifier()
+    hop = classifier.settings.frames_per_hop * classifier.settings.hop_length  # in samples
+    first = max(0, int(np.floor((total - TAIL_S * RATE) / hop))) * hop
+    start_s = first / RATE
+    pcm = read_pcm(session, first)[: total - first]
+    samples = pcm.astype(np.float32) / 32767
+    result = classifier.classify_samples(samples)
+    fresh = [
+        {
+            "start": round(w.start + start_s, 3),
+            "end": round(w.end + start_s, 3),
+            "label": w.label,
+            "probabilities": w.probabilities,
+            "uncertain": w.uncertain,
+        }
+        for w in result.windows
+    ]
+    with transaction.atomic():
+        current = LiveSession.objects.select_for_update().get(pk=session_id)
+        if current.classified_s > total_s:  # a later chunk's task got here first
+            return
+        kept = [w for w in current.windows if w["start"] < start_s - 1e-6]
+        current.windows = kept + fresh
+        current.classified_s = total_s
+        current.save(update_fields=["windows", "classified_s"])

@@ -1,0 +1,1 @@
+"""HTML pages, an edge run by the web process: thin views over classify/clips and classify/live."""

@@ -1,0 +1,30 @@
+"""django-q2 tasks: thin wrappers, safe to deliver twice. Queued only through classify/infra/queue.py,
+which names them."""
+
+from __future__ import annotations
+
+from classify.clips import removal, state
+from classify.live import sessions, tails
+from classify.model_versions import training
+from classify.worker import processing
+
+
+def classify_clip(clip_id: int) -> str:
+    outcome = processing.process_clip(clip_id)
+    return f"clip {outcome.clip_id}: {outcome.status} {outcome.detail}".strip()
+
+
+def classify_live(session_id: str) -> str:
+    tails.classify_tail(session_id)
+    return f"live {session_id}"
+
+
+def sweep_stale_clips() -> str:
+    outcome = state.sweep()
+    purged = removal.purge_failed_files()
+    sessions.sweep_idle()
+    return f"requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"
+
+
+def train_model(run_id: int) -> str:
+    return training.run_training(run_id)
