@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint format system-packages browser-packages train evaluate crossval bench bench-platform bench-live bench-load clean superuser
+.PHONY: run test check lint format system-packages browser-packages train evaluate crossval bench bench-platform bench-live bench-load clean superuser
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,17 @@ run: $(BIN)/.runtime system-packages
 test: $(BIN)/.dev system-packages browser-packages
 	$(BIN)/python -m classifier_site.embedded_db $(BIN)/pytest $(PYTEST_ARGS)
 
+# The full suite (what CI runs): tests/ml, tests/platform and tests/system, slow ones included.
+# A contributor's loop is `make check`: lint and the fast layers, a few minutes.
+check: lint system-packages
+	$(BIN)/python -m classifier_site.embedded_db $(BIN)/pytest tests/ml tests/platform -m "not slow" $(PYTEST_ARGS)
+
+# Style, the import contracts (pyproject.toml: [tool.importlinter]) and the type checker.
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(BIN)/.dev
 	$(BIN)/ruff format .

@@ -91,7 +91,7 @@ class Clip(models.Model):
 
     @property
     def label(self) -> str | None:
-        return self.result.label if self.result_id else None
+        return self.result.label if self.result is not None else None
 
 
 class Classification(models.Model):
@@ -162,7 +162,8 @@ class Correction(models.Model):
         indexes = [models.Index(fields=["clip", "-created_at"], name="correction_clip_newest")]
 
     def __str__(self) -> str:
-        where = f"{self.segment.start:.1f}-{self.segment.end:.1f}s" if self.segment_id else "whole clip"
+        segment = self.segment
+        where = f"{segment.start:.1f}-{segment.end:.1f}s" if segment is not None else "whole clip"
         return f"{self.clip} ({where}): {self.old_label} -> {self.new_label}"
 
 

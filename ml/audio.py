@@ -207,10 +207,11 @@ def _stream_ffmpeg(path: Path, limit_s: float) -> tuple[float, float, bool]:
         _ffmpeg_command(path, limit_s), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     ) as process:
         assert process.stdout is not None
+        stdout = process.stdout
 
         def blocks() -> Iterator[np.ndarray]:
             leftover = b""
-            while chunk := process.stdout.read(4 * STREAM_BLOCK_FRAMES):
+            while chunk := stdout.read(4 * STREAM_BLOCK_FRAMES):
                 if time.monotonic() - started > FFMPEG_TIMEOUT_S:
                     process.kill()
                     raise AudioDecodeError("The file took too long to decode; it may be corrupt.")

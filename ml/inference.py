@@ -158,7 +158,7 @@ class Classifier:
         silent = levels < SILENCE_FLOOR_DBFS
         if (~silent).any():  # the clip's answer comes from the windows that hold sound
             overall = clip_probabilities(smoothed[~silent], durations[~silent])
-        flagged = is_uncertain(smoothed, self.uncertain_margin) if len(smoothed) else []
+        flagged = is_uncertain(smoothed, self.uncertain_margin) if len(smoothed) else np.zeros(0, bool)
         window_segments = [
             Segment(
                 round(float(s), 3),

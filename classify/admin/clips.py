@@ -148,8 +148,8 @@ class CorrectionAdmin(admin.ModelAdmin):
 
     @admin.display(description="where")
     def where(self, correction: Correction) -> str:
-        if correction.segment_id:
-            return f"{correction.segment.start:.1f}-{correction.segment.end:.1f} s"
+        if (segment := correction.segment) is not None:
+            return f"{segment.start:.1f}-{segment.end:.1f} s"
         return "whole clip"
 
 

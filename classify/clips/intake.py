@@ -46,12 +46,12 @@ def _human_size(size: int) -> str:
 
 def check_upload(uploaded: UploadedFile) -> None:
     """Refuse before storing what cannot be kept: empty or too big."""
-    if uploaded.size == 0:
+    size = uploaded.size or 0
+    if size == 0:
         raise UploadRejected("The file is empty.")
-    if uploaded.size > settings.UPLOAD_MAX_BYTES:
+    if size > settings.UPLOAD_MAX_BYTES:
         raise UploadRejected(
-            f"The file is {_human_size(uploaded.size)}; the limit is "
-            f"{_human_size(settings.UPLOAD_MAX_BYTES)}."
+            f"The file is {_human_size(size)}; the limit is {_human_size(settings.UPLOAD_MAX_BYTES)}."
         )
 
 
@@ -113,7 +113,7 @@ def create_clip(owner, uploaded: UploadedFile) -> Clip:
     except limits.LimitReached as reached:
         raise UploadThrottled(f"Too many uploads: {reached}.", reached.wait_s) from None
     check_upload(uploaded)
-    check_quota(owner, uploaded.size)
+    check_quota(owner, uploaded.size or 0)
     with local_copy(uploaded) as path:
         try:
             info = verify(path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
@@ -123,7 +123,7 @@ def create_clip(owner, uploaded: UploadedFile) -> Clip:
     clip = Clip(
         owner=owner,
         original_filename=display_name(uploaded.name),
-        size_bytes=uploaded.size,
+        size_bytes=uploaded.size or 0,
         sha256=_sha256(uploaded),
         duration_s=info.duration_s,
         sample_rate=info.sample_rate or None,

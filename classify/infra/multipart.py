@@ -23,6 +23,6 @@ def name_unnamed_uploads() -> None:
     def sanitize_file_name(self, file_name):
         return original(self, file_name) or UNNAMED
 
-    sanitize_file_name.names_unnamed = True
-    MultiPartParser.sanitize_file_name = sanitize_file_name
-    MultiPartParser.IE_sanitize = sanitize_file_name
+    sanitize_file_name.names_unnamed = True  # type: ignore[attr-defined]
+    MultiPartParser.sanitize_file_name = sanitize_file_name  # type: ignore[method-assign]
+    MultiPartParser.IE_sanitize = sanitize_file_name  # type: ignore[method-assign]

@@ -41,13 +41,14 @@ def _range(header: str, size: int) -> tuple[int, int] | None:
     return (first, last) if first <= last < size else None
 
 
-def ranged_file_response(request, name: str, download_name: str) -> HttpResponse:
+def ranged_file_response(request, name: str, download_name: str) -> HttpResponse | FileResponse:
     """A stored file (local folder or bucket, through classify.infra.storage), whole or one range."""
     total = storage.size(name)
     suffix = PurePosixPath(name).suffix.lower()
     media_type = content_type(suffix)
     served_type = media_type or "application/octet-stream"
     header = request.headers.get("Range", "")
+    response: HttpResponse | FileResponse
     if not header:
         response = FileResponse(storage.open_stream(name), content_type=served_type)
     else:
@@ -64,14 +65,14 @@ def ranged_file_response(request, name: str, download_name: str) -> HttpResponse
     response["Accept-Ranges"] = "bytes"
     # The name says what the bytes are: the uploader's stem, the stored (decoded) suffix.
     download = f"{PurePosixPath(download_name).stem or 'recording'}{suffix}"
-    response["Content-Disposition"] = content_disposition_header(media_type is None, download)
+    response["Content-Disposition"] = content_disposition_header(media_type is None, download) or ""
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = AUDIO_ONLY_POLICY
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-def audio_response(request, clip) -> HttpResponse:
+def audio_response(request, clip) -> HttpResponse | FileResponse:
     """A clip's stored audio for its owner (the HTML player and API clients alike)."""
     if not clip.file.name:
         raise Http404("The audio file is no longer stored.")

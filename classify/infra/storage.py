@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, default_storage
@@ -69,7 +70,7 @@ def read_range(name: str, first: int, last: int) -> bytes:
         with files().open(name, "rb") as stored:
             stored.seek(first)
             return stored.read(last - first + 1)
-    storage = files()
+    storage: Any = files()  # django-storages' S3Storage: its boto3 client and bucket
     response = storage.connection.meta.client.get_object(
         Bucket=storage.bucket_name, Key=name, Range=f"bytes={first}-{last}"
     )

@@ -45,10 +45,8 @@ def queue_training(
     """A row for the run, queued for a worker (never run in a web request); enqueue=False for a
     caller that runs it itself (`train_model --now`)."""
     busy = ModelVersion.objects.filter(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING])
-    if busy.exists():
-        raise TrainingRefused(
-            f"{busy.first().version} is already {busy.first().status}: one training at a time."
-        )
+    if (running := busy.first()) is not None:
+        raise TrainingRefused(f"{running.version} is already {running.status}: one training at a time.")
     run = ModelVersion.objects.create(
         version=f"training-{timezone.now():%Y%m%d-%H%M%S}-{int(time.time() * 1000) % 1000:03d}",
         recipe=preset or settings.TRAINING_PRESET,
@@ -68,7 +66,8 @@ class ProgressLog:
     """ml.training.train's printed lines, into the run's log and progress (stage, epoch) as they come."""
 
     def __init__(self, run_id: int):
-        self.run_id, self.lines = run_id, []
+        self.run_id = run_id
+        self.lines: list[str] = []
         self.progress: dict = {}
 
     def line(self, line: str) -> None:
@@ -206,7 +205,7 @@ def train_in_child(argv: list[str], progress: ProgressLog) -> None:
         text=True,
     ) as child:
         try:
-            for line in child.stdout:
+            for line in child.stdout or ():
                 progress.line(line.rstrip())
             code = child.wait()
         finally:

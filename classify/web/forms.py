@@ -22,4 +22,4 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(label="Audio files")
+    files = MultipleFileField(label="Audio files")  # type: ignore[assignment]

@@ -84,7 +84,7 @@ def process_clip(clip_id: int) -> ProcessOutcome:
         classifier = get_classifier()  # loaded once per worker; not part of this clip's time
         started = time.perf_counter()
         try:
-            with storage.local_copy(clip.file.name) as path:
+            with storage.local_copy(clip.file.name or "") as path:
                 result = classifier.classify(path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
         except AudioDecodeError as error:
             state.fail(clip_id, str(error))

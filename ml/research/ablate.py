@@ -18,7 +18,8 @@ import sys
 from collections.abc import Sequence
 
 from ml.training.augment import AUGMENTATIONS
-from ml.training.crossval import add_arguments, crossvalidate, summary
+from ml.training.crossval import add_arguments, crossvalidate
+from ml.training.outputs import summary
 from ml.training.presets import PRESETS
 from ml.training.progress import log
 

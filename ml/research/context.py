@@ -95,7 +95,7 @@ class ContextModel:
 
 def _calibrated(outputs) -> tuple[np.ndarray, np.ndarray]:
     """Held-out windows and mixtures, each through its own fold's calibration."""
-    from ml.training.crossval import by_fold
+    from ml.training.outputs import by_fold
 
     return (
         by_fold(outputs.raw, outputs.fold_of, outputs.calibrations),
@@ -143,8 +143,8 @@ def nested_scores(
     outputs, settings, smoothing_windows: int = 3, reach: int = CONTEXT_WINDOWS
 ) -> dict[str, dict]:
     """Segment, file and mixture figures from the same outputs, without and with context."""
-    from ml.training.crossval import summary
     from ml.training.evaluate import evaluate_windows
+    from ml.training.outputs import summary
 
     windows, mixtures, with_context, mixed_context = nested_outputs(outputs, reach)
     decision = {"smoothing_windows": smoothing_windows}
@@ -165,7 +165,7 @@ def nested_scores(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ml.training.crossval import FoldOutputs
+    from ml.training.outputs import FoldOutputs
     from ml.training.presets import PRESETS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ml.training.crossval import FoldOutputs, summary
+from ml.training.outputs import FoldOutputs, summary
 from ml.training.presets import PRESETS
 
 

@@ -211,7 +211,9 @@ def hum(n: int, rng: np.random.Generator) -> np.ndarray:
         1 + rng.uniform(0, 0.08) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t + rng.uniform(0, 6))
     )
     phase = 2 * np.pi * np.cumsum(wander) / SAMPLE_RATE
-    harmonics = sum(rng.uniform(0, 1) / k * np.sin(k * phase + rng.uniform(0, 6)) for k in range(1, 12))
+    harmonics = np.sum(
+        [rng.uniform(0, 1) / k * np.sin(k * phase + rng.uniform(0, 6)) for k in range(1, 12)], axis=0
+    )
     harmonics /= np.std(harmonics) + 1e-9
     return harmonics + rng.uniform(0.3, 1.5) * coloured_noise(n, rng)
 

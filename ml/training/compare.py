@@ -64,7 +64,8 @@ def _windows(classifier: Classifier, item: Item) -> tuple[str, list[str]]:
 
 def compare(active: Classifier, candidate: Classifier, items: Iterable[Item]) -> dict:
     """Both models' scores on `items`, and the items whose overall label they disagree on."""
-    truth, heard = [], {"active": [], "candidate": []}
+    truth: list[str] = []
+    heard: dict[str, list[str]] = {"active": [], "candidate": []}
     disagreements, skipped, recordings = [], [], 0
     for item in items:
         try:

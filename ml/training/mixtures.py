@@ -27,7 +27,7 @@ def build_mixture(
     for _ in range(rng.integers(3, 6)):
         label = rng.choice([name for name in files_by_label if name != previous and files_by_label[name]])
         files = files_by_label[label]
-        path = files[rng.integers(len(files))].path
+        path = files[int(rng.integers(len(files)))].path
         if path not in cache:
             try:
                 cache[path] = decode(path).samples
@@ -50,7 +50,9 @@ def mixture_windows(
 ) -> WindowSet:
     """`count` mixtures of `files`, cut into windows labelled by majority class."""
     rng = np.random.default_rng(seed)
-    by_label = {label: [f for f in files if f.label == label] for label in CLASS_NAMES}
+    by_label: dict[str, Sequence[CorpusFile]] = {
+        label: [f for f in files if f.label == label] for label in CLASS_NAMES
+    }
     cache: dict = {}
     features, labels, file_ids = [], [], []
     for mixture in range(count):

@@ -151,7 +151,7 @@ def library_versions() -> dict[str, str]:
         "python": platform.python_version(),
         "tensorflow": tensorflow.__version__,
         "keras": keras.__version__,
-        "librosa": librosa.__version__,
+        "librosa": librosa.__version__,  # type: ignore[attr-defined]
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
     }
@@ -190,7 +190,7 @@ def train_on_every_source(args) -> int:
     from ml import model as keras_models
     from ml.decision import Calibration
     from ml.inference import METADATA_FILE, MODEL_FILE
-    from ml.training.crossval import FoldOutputs, summary
+    from ml.training.outputs import FoldOutputs, summary
     from ml.training.uncertainty import tables
 
     started = time.monotonic()

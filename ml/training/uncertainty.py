@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ml.decision import is_uncertain
-from ml.training.crossval import FoldOutputs, by_fold
 from ml.training.evaluate import decide_windows
+from ml.training.outputs import FoldOutputs, by_fold
 
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 MAX_FLAGGED_ACCURACY = 0.6

@@ -206,7 +206,7 @@ def test_a_pause_shows_as_silence_in_the_api_and_the_clip_keeps_its_label(
     import numpy as np
     import soundfile
 
-    fixtures = Path(__file__).parent / "fixtures"
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     speech, rate = soundfile.read(fixtures / "speech.flac", dtype="float32")
     path = tmp_path / "podcast.flac"
     soundfile.write(

@@ -15,8 +15,8 @@ import pytest
 
 from ml.inference import DEFAULT_MODEL_DIR, Classifier
 
-FIXTURES = Path(__file__).parent / "fixtures"
-RESULTS = Path(__file__).resolve().parent.parent / "ml" / "results"  # cross-validation outputs
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+RESULTS = Path(__file__).resolve().parents[2] / "ml" / "results"  # cross-validation outputs
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from classify.models import Clip, LiveSession
 
 # Chunks commit as they arrive and their tasks are queued after commit (classify/infra/queue.py).
 pytestmark = pytest.mark.django_db(transaction=True)
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def wav_chunks(samples: np.ndarray, rate: int, seconds: float = 1.0, channels: int = 1):

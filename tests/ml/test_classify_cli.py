@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.audio_factory import chord, write
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_json_lines_have_the_exact_shape_and_errors_do_not_stop_the_run(tmp_path):

@@ -11,6 +11,8 @@ from ml.inference import Classifier
 from ml.training import evaluate, presets, train
 from tests.audio_factory import chord, write
 
+pytestmark = pytest.mark.slow  # trains networks: minutes on 2 cores
+
 
 @pytest.mark.parametrize("preset", ["seed", "cnn", "cnn2d", "cnn2d-envelope"])
 def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus, tmp_path, preset, capsys):
@@ -55,7 +57,8 @@ def test_crossvalidation_scores_every_window_once_and_reports_what_bias_and_smoo
 ):
     import dataclasses
 
-    from ml.training.crossval import FoldOutputs, crossvalidate, summary
+    from ml.training.crossval import crossvalidate
+    from ml.training.outputs import FoldOutputs, summary
 
     quick = dataclasses.replace(
         presets.PRESETS["cnn2d"], ensemble=1, epochs=1, augment_passes=0, synthetic_noise_s=0

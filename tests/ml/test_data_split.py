@@ -96,7 +96,7 @@ def test_sources_of_one_package_or_repository_never_sit_on_both_sides_of_a_fold(
 
 
 def test_no_source_of_the_shared_corpus_ends_up_on_both_sides_of_a_fold():
-    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus"
     if not (corpus / "manifest.csv").is_file():
         pytest.skip("the shared corpus is not beside this checkout")
     files = scan_corpus(corpus)

@@ -15,7 +15,7 @@ import soundfile
 from classify.models import Clip, Correction
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 QUIET_FLAGS = [
     "--no-sandbox",
@@ -56,7 +56,7 @@ def browser_factory():
 
 def real_mix(path: Path) -> bytes:
     """Music, then speech, then noise: the committed real fixtures back to back."""
-    fixtures = Path(__file__).parent / "fixtures"
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     parts = [
         soundfile.read(fixtures / name, dtype="float32")[0]
         for name in ("music.flac", "speech.flac", "noise-rain.flac")
@@ -196,7 +196,7 @@ def test_a_polyglot_upload_named_html_never_runs_its_script_on_the_site(
 
     from classify.clips import intake
     from tests.conftest import as_upload
-    from tests.test_audio_serving import polyglot_wav
+    from tests.platform.test_audio_serving import polyglot_wav
 
     page = browser_factory().new_page()
     # The file really is a working script when a browser takes it for HTML...
@@ -218,7 +218,7 @@ def test_live_mode_follows_speech_then_music_and_keeps_the_recording(
 ):
     """A fake microphone plays speech, then music (Chromium loops the file): the live label goes
     from speech to music, and Stop turns the recording into a classified clip."""
-    fixtures = Path(__file__).parent / "fixtures"
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     speech, rate = soundfile.read(fixtures / "speech.flac", dtype="float32")
     music, _ = soundfile.read(fixtures / "music.flac", dtype="float32")
     microphone = tmp_path / "microphone.wav"
@@ -261,7 +261,7 @@ def test_staff_compare_a_trained_candidate_with_the_active_model_in_admin(
     page. The comparison screenshot is the README's."""
     from classify.model_versions import registry, training
     from classify.models import ModelVersion
-    from tests.test_model_loop import corrected_clips
+    from tests.system.test_model_loop import corrected_clips
 
     registry.register_shipped()
     corrected_clips(django_user_model, tmp_path, users=4)

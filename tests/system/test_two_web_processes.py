@@ -11,7 +11,8 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from classify.models import Clip
-from tests.conftest import PASSWORD, start_web, worker_env
+from tests.conftest import PASSWORD
+from tests.system.conftest import start_web, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

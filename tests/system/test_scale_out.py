@@ -21,7 +21,8 @@ from rest_framework.authtoken.models import Token
 from classify.infra import queue
 from classify.models import Clip
 from tests.audio_factory import chord, write
-from tests.conftest import ROOT, start_web, wait_until, worker_env
+from tests.conftest import ROOT
+from tests.system.conftest import start_web, wait_until, worker_env
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,147 @@
+"""A second opinion per window from YAMNet, a network Google trained on AudioSet (about 2 million
+labelled clips of 521 kinds of sound), run by the LiteRT runtime: no TensorFlow import.
+
+YAMNet hears one patch of 0.975 s at a time. A recording is cut into back-to-back patches (the
+last one padded with silence) and each of our 3 s windows takes the mean over the patches whose
+centre lies inside it: every sample goes through the network once, however the windows overlap.
+Its 521 sigmoid scores are grouped by the AudioSet ontology (the class map's rows are in ontology
+order) into a few kinds of sound; the combiner (ml/combiner.py) reads those groups, and
+`three_class` turns them into our music / speech / noise, which is what the network says alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ml import CLASS_NAMES
+from ml.audio import SAMPLE_RATE
+
+PATCH_SAMPLES = 15_600  # 0.975 s at 16 kHz: the network's input
+PATCH_S = PATCH_SAMPLES / SAMPLE_RATE
+MODEL_FILE = "yamnet.tflite"
+CLASS_MAP_FILE = "yamnet_class_map.csv"
+DEFAULT_FOLDER = Path(__file__).resolve().parent / "models" / "yamnet"
+
+# Rows of yamnet_class_map.csv, by ontology branch. Singing, choirs, chant and rap are music
+# (that is what a listener calls them); shouts, laughter and crowd chatter are not speech.
+GROUPS: dict[str, tuple[range, ...]] = {
+    "speech": (range(0, 6),),  # speech, child speech, conversation, narration, babbling, synthesizer
+    "singing": (range(24, 33),),  # singing, choir, yodeling, chant, mantra, rapping, humming
+    "music": (range(132, 277),),  # instruments, genres, moods
+    "human": (range(6, 24), range(33, 67)),  # shouts, laughter, breathing, steps, crowds, applause
+    "animal": (range(67, 132),),
+    "nature": (range(277, 294),),  # wind, water, rain, fire
+    "things": (range(294, 521),),  # vehicles, household, alarms, tools, impacts, noise
+}
+GROUP_NAMES = tuple(GROUPS)
+# Which of our classes each group stands for.
+GROUP_CLASS = {
+    "speech": "speech",
+    "singing": "music",
+    "music": "music",
+    "human": "noise",
+    "animal": "noise",
+    "nature": "noise",
+    "things": "noise",
+}
+SCORE_FLOOR = 1e-4  # the log of a score is taken; sigmoid outputs can be exactly 0 in float32
+
+
+def group_matrix() -> np.ndarray:
+    """(521, groups) 0/1 membership of each AudioSet class in each group."""
+    membership = np.zeros((521, len(GROUP_NAMES)), dtype=bool)
+    for g, ranges in enumerate(GROUPS.values()):
+        for rows in ranges:
+            membership[list(rows), g] = True
+    return membership
+
+
+_MEMBERSHIP = group_matrix()
+
+
+def group_scores(class_scores: np.ndarray) -> np.ndarray:
+    """Per patch, the largest score in each group: (patches, 521) -> (patches, groups)."""
+    return np.stack([class_scores[:, _MEMBERSHIP[:, g]].max(axis=1) for g in range(len(GROUP_NAMES))], axis=1)
+
+
+def three_class(groups: np.ndarray) -> np.ndarray:
+    """What the network says alone, as our classes: each class's largest group score,
+    normalised to sum to 1. (windows, groups) -> (windows, 3)."""
+    scores = np.zeros((len(groups), len(CLASS_NAMES)), dtype=np.float64)
+    for g, name in enumerate(GROUP_NAMES):
+        c = CLASS_NAMES.index(GROUP_CLASS[name])
+        scores[:, c] = np.maximum(scores[:, c], groups[:, g])
+    scores = np.maximum(scores, SCORE_FLOOR)
+    return (scores / scores.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def patches(samples: np.ndarray) -> np.ndarray:
+    """Back-to-back patches of the recording, the last padded with silence: (patches, 15600)."""
+    count = max(1, -(-len(samples) // PATCH_SAMPLES))
+    padded = np.zeros(count * PATCH_SAMPLES, dtype=np.float32)
+    padded[: len(samples)] = samples
+    return padded.reshape(count, PATCH_SAMPLES)
+
+
+def patch_windows(patch_count: int, starts_s: np.ndarray, ends_s: np.ndarray) -> list[np.ndarray]:
+    """For each window, the patches whose centre lies inside it (the nearest one when none does)."""
+    centres = (np.arange(patch_count) + 0.5) * PATCH_S
+    chosen = []
+    for start, end in zip(starts_s, ends_s):
+        inside = np.flatnonzero((centres >= start) & (centres < end))
+        if not len(inside):
+            inside = np.array([int(np.argmin(np.abs(centres - (start + end) / 2)))])
+        chosen.append(inside)
+    return chosen
+
+
+class Pretrained:
+    """The loaded network; thread-safe (one interpreter, used under a lock)."""
+
+    def __init__(self, folder: str | Path = DEFAULT_FOLDER, threads: int = 1, embeddings: bool = False):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.folder = Path(folder)
+        self.embeddings = embeddings
+        self._interpreter = Interpreter(
+            str(self.folder / MODEL_FILE), num_threads=threads, experimental_preserve_all_tensors=embeddings
+        )
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._scores = next(
+            d["index"] for d in self._interpreter.get_output_details() if d["name"] == "Identity"
+        )
+        self._embedding = next(
+            (
+                d["index"]
+                for d in self._interpreter.get_tensor_details()
+                if d["name"] == "yamnet_frames/global_average_pooling2d/Mean"
+            ),
+            None,
+        )
+        self._lock = threading.Lock()
+
+    def patch_outputs(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Class scores (patches, 521) and, if asked at load, embeddings (patches, 1024)."""
+        cut = patches(samples)
+        scores = np.zeros((len(cut), 521), dtype=np.float32)
+        embedded = np.zeros((len(cut), 1024), dtype=np.float32) if self.embeddings else None
+        with self._lock:
+            for i, patch in enumerate(cut):
+                self._interpreter.set_tensor(self._input, patch[None, :])
+                self._interpreter.invoke()
+                scores[i] = self._interpreter.get_tensor(self._scores)[0]
+                if embedded is not None:
+                    embedded[i] = self._interpreter.get_tensor(self._embedding)[0]
+        return scores, embedded
+
+    def window_groups(self, samples: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray) -> np.ndarray:
+        """Each window's mean group scores over its patches: (windows, groups)."""
+        scores, _ = self.patch_outputs(samples)
+        per_patch = group_scores(scores)
+        return np.stack(
+            [per_patch[rows].mean(axis=0) for rows in patch_windows(len(scores), starts_s, ends_s)]
+        )
