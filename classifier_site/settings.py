@@ -12,8 +12,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from classifier_site.env import envbool, envint, envlist, envstr
+from classifier_site.env import envbool, envchoice, envfraction, envint, envlist, envrate, envstr
 from classifier_site.storage_settings import file_storage
+from ml import CLASS_NAMES, TIMELINE_LABELS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
@@ -123,7 +124,7 @@ AUTHENTICATION_BACKENDS = [
 # Sign-in lock-out (django-axes), for the login page and the API token endpoint alike: after
 # LOGIN_FAILURE_LIMIT wrong passwords for one user name, or from one client address, that name
 # or address is refused for LOGIN_LOCKOUT_MINUTES, then unlocked by itself.
-AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
@@ -172,11 +173,11 @@ STORAGES = {
 }
 
 # Uploads: refused above these limits with a message, before any work is queued.
-UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
-UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 30 * 60)
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
+UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 30 * 60, minimum=1)
 # Files per user (HTML form and API together, counted per file) and corrections per user.
-UPLOAD_RATE = envstr("UPLOAD_RATE", "120/hour")
-CORRECTION_RATE = envstr("CORRECTION_RATE", "60/minute")
+UPLOAD_RATE = envrate("UPLOAD_RATE", "120/hour")
+CORRECTION_RATE = envrate("CORRECTION_RATE", "60/minute")
 # Bytes of audio one user may keep stored (0: no quota).
 USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 2 * 1024 * 1024 * 1024)
 # Live sessions: at most this long, closed after this long without a chunk, chunks of at most
@@ -199,18 +200,18 @@ MODEL_CACHE_DIR = Path(envstr("MODEL_CACHE_DIR", str(VAR_DIR / "model-cache")))
 TRAINING_CORPUS_DIR = Path(envstr("TRAINING_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus")))
 TRAINING_PRESET = envstr("TRAINING_PRESET", "cnn2d-sources")
 TRAINING_EPOCHS = envint("TRAINING_EPOCHS", 0)
-TRAINING_TIMEOUT_S = envint("TRAINING_TIMEOUT_S", 4 * 3600)
+TRAINING_TIMEOUT_S = envint("TRAINING_TIMEOUT_S", 4 * 3600, minimum=1)
 # Share of the users with corrections whose corrections are held out of training, to measure on.
-TRAINING_HELD_OUT_USERS = float(envstr("TRAINING_HELD_OUT_USERS", "0.25"))
+TRAINING_HELD_OUT_USERS = envfraction("TRAINING_HELD_OUT_USERS", 0.25)
 # Run tasks in the caller instead of the queue (tests that are not about the queue).
 CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", False)
 # Our own retry cap: a clip whose task died this many times is marked failed, not retried again.
-CLASSIFY_MAX_ATTEMPTS = envint("CLASSIFY_MAX_ATTEMPTS", 3)
+CLASSIFY_MAX_ATTEMPTS = envint("CLASSIFY_MAX_ATTEMPTS", 3, minimum=1)
 # Seconds a task may run before django-q2 kills it; a 30-minute file takes about 5 s warm.
-CLASSIFY_TASK_TIMEOUT_S = envint("CLASSIFY_TASK_TIMEOUT_S", 300)
+CLASSIFY_TASK_TIMEOUT_S = envint("CLASSIFY_TASK_TIMEOUT_S", 300, minimum=1)
 # A worker holds a lease on the clip it classifies and renews it every sixth of this; a clip
 # whose lease ran out (its worker was killed) is requeued by any living worker within seconds.
-CLASSIFY_LEASE_S = envint("CLASSIFY_LEASE_S", 30)
+CLASSIFY_LEASE_S = envint("CLASSIFY_LEASE_S", 30, minimum=1)
 # A clip queued this long has probably lost its task (prefetched by a worker that was killed, or
 # a broker emptied): it is queued once more (a duplicate task is skipped by the claim).
 CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 120)
@@ -228,7 +229,7 @@ CACHES = {
 }
 Q_CLUSTER = {
     "name": "classify",
-    "workers": envint("Q_WORKERS", 1),
+    "workers": envint("Q_WORKERS", 1, minimum=1),
     "timeout": CLASSIFY_TASK_TIMEOUT_S,
     # Must exceed the timeout, or a slow task is handed to a second worker.
     "retry": CLASSIFY_TASK_TIMEOUT_S + 60,
@@ -269,16 +270,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "ClassLabelEnum": [(name, name) for name in ("music", "speech", "noise")],
-        "TimelineLabelEnum": [(name, name) for name in ("music", "speech", "noise", "silence")],
+        "ClassLabelEnum": [(name, name) for name in CLASS_NAMES],
+        "TimelineLabelEnum": [(name, name) for name in TIMELINE_LABELS],
     },
 }
 
 # Plain lines for people, or one JSON object per line (LOG_FORMAT=json) for log collectors; a
 # worker's lines carry the clip they are about (clip_id) either way (classify/log_context.py).
-LOG_FORMAT = envstr("LOG_FORMAT", "plain")
-if LOG_FORMAT not in ("plain", "json"):
-    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+LOG_FORMAT = envchoice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -294,6 +293,9 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["clip_id"]}
     },
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -8,7 +8,6 @@ whole file is decoded wherever the container says it, so a huge upload costs not
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -85,11 +84,6 @@ class DecodedAudio:
         return SAMPLE_RATE
 
 
-def max_duration_from_env() -> float:
-    """The refusal limit, settable without code (the platform passes its own setting)."""
-    return float(os.environ.get("AUDIO_MAX_DURATION_S", DEFAULT_MAX_DURATION_S))
-
-
 def _refuse_if_empty(path: Path) -> None:
     try:
         size = path.stat().st_size
@@ -99,21 +93,20 @@ def _refuse_if_empty(path: Path) -> None:
         raise AudioDecodeError("The file is empty.")
 
 
-def decode(path: str | Path, max_duration_s: float | None = None) -> DecodedAudio:
+def decode(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> DecodedAudio:
     """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
     path = Path(path)
-    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
     _refuse_if_empty(path)
 
     try:
-        info, samples = _decode_with_soundfile(path, limit_s)
+        info, samples = _decode_with_soundfile(path, max_duration_s)
     except _NotForSoundfile:
-        info, samples = _decode_with_ffmpeg(path, limit_s)
+        info, samples = _decode_with_ffmpeg(path, max_duration_s)
 
     duration_s = len(samples) / SAMPLE_RATE
     finite = bool(np.all(np.isfinite(samples)))
     peak = float(np.max(np.abs(samples))) if finite and len(samples) else 0.0
-    _check_decoded(info, duration_s, limit_s, peak, finite)
+    _check_decoded(info, duration_s, max_duration_s, peak, finite)
     return DecodedAudio(
         samples=samples,
         duration_s=duration_s,
@@ -122,35 +115,37 @@ def decode(path: str | Path, max_duration_s: float | None = None) -> DecodedAudi
     )
 
 
-def verify(path: str | Path, max_duration_s: float | None = None) -> AudioInfo:
+def verify(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> AudioInfo:
     """Decode the whole file as a stream, block by block, and apply every check `decode` applies
     (empty, not audio, corrupt, truncated, too short, too long, silent) without holding the audio
     in memory: what an upload can know is refused at upload, in the web process, without
     TensorFlow. The result's duration is the decoded one."""
     path = Path(path)
-    limit_s = max_duration_from_env() if max_duration_s is None else max_duration_s
+
     _refuse_if_empty(path)
     try:
         info = _soundfile_info(path)
-        streamed = _stream_soundfile(path, info, limit_s)
+        streamed = _stream_soundfile(path, info, max_duration_s)
     except _NotForSoundfile:
         info = probe_with_ffprobe(path)
-        streamed = _stream_ffmpeg(path, limit_s)
+        streamed = _stream_ffmpeg(path, max_duration_s)
     duration_s, peak, finite = streamed
-    _check_decoded(info, duration_s, limit_s, peak, finite)
+    _check_decoded(info, duration_s, max_duration_s, peak, finite)
     return AudioInfo(round(duration_s, 3), info.sample_rate, info.channels, info.format)
 
 
-def _check_decoded(info: AudioInfo, duration_s: float, limit_s: float, peak: float, finite: bool) -> None:
+def _check_decoded(
+    info: AudioInfo, duration_s: float, max_duration_s: float, peak: float, finite: bool
+) -> None:
     """The checks on what was decoded, shared by `decode` and `verify`."""
     if info.duration_s and duration_s < TRUNCATION_TOLERANCE * info.duration_s - 0.5:
         raise AudioDecodeError(
             f"The file is truncated: it promises {info.duration_s:.1f} s of audio "
             f"but only {duration_s:.1f} s could be read."
         )
-    if duration_s > limit_s:
+    if duration_s > max_duration_s:
         # Decoding stops one second past the limit, so the length read is not the file's.
-        raise AudioDecodeError(f"The recording is too long: the limit is {_length(limit_s)}.")
+        raise AudioDecodeError(f"The recording is too long: the limit is {_length(max_duration_s)}.")
     if duration_s < MIN_DURATION_S:
         raise AudioDecodeError(
             f"The recording is too short to classify ({duration_s:.2f} s; at least "
@@ -177,11 +172,11 @@ def _measure(blocks: Iterator[np.ndarray]) -> tuple[int, float, bool]:
     return count, peak, True
 
 
-def _stream_soundfile(path: Path, info: AudioInfo, limit_s: float) -> tuple[float, float, bool]:
+def _stream_soundfile(path: Path, info: AudioInfo, max_duration_s: float) -> tuple[float, float, bool]:
     """(seconds, peak, all finite) read block by block, at most one second past the limit."""
     if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, limit_s)
-    max_frames = int((limit_s + 1) * info.sample_rate)
+        _refuse_if_too_long(info.duration_s, max_duration_s)
+    max_frames = int((max_duration_s + 1) * info.sample_rate)
 
     def blocks() -> Iterator[np.ndarray]:
         read = 0
@@ -200,11 +195,11 @@ def _stream_soundfile(path: Path, info: AudioInfo, limit_s: float) -> tuple[floa
     return frames / max(info.sample_rate, 1), peak, finite
 
 
-def _stream_ffmpeg(path: Path, limit_s: float) -> tuple[float, float, bool]:
+def _stream_ffmpeg(path: Path, max_duration_s: float) -> tuple[float, float, bool]:
     """As `_stream_soundfile`, through an ffmpeg pipe of 16 kHz mono float32."""
     started = time.monotonic()
     with subprocess.Popen(
-        _ffmpeg_command(path, limit_s), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        _ffmpeg_command(path, max_duration_s), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     ) as process:
         assert process.stdout is not None
         stdout = process.stdout
@@ -251,10 +246,10 @@ def _length(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def _refuse_if_too_long(duration_s: float, limit_s: float) -> None:
-    if duration_s > limit_s:
+def _refuse_if_too_long(duration_s: float, max_duration_s: float) -> None:
+    if duration_s > max_duration_s:
         raise AudioDecodeError(
-            f"The recording is too long ({duration_s / 60:.1f} min); the limit is {_length(limit_s)}."
+            f"The recording is too long ({duration_s / 60:.1f} min); the limit is {_length(max_duration_s)}."
         )
 
 
@@ -285,13 +280,13 @@ def _soundfile_info(path: Path) -> AudioInfo:
     return _refuse_if_unusual(AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels), container))
 
 
-def _decode_with_soundfile(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
+def _decode_with_soundfile(path: Path, max_duration_s: float) -> tuple[AudioInfo, np.ndarray]:
     info = _soundfile_info(path)
     if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, limit_s)
+        _refuse_if_too_long(info.duration_s, max_duration_s)
     try:
         # Read at most one second past the limit, so a lying header cannot blow up memory.
-        max_frames = int((limit_s + 1) * info.sample_rate)
+        max_frames = int((max_duration_s + 1) * info.sample_rate)
         samples, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=False, frames=max_frames)
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
@@ -351,20 +346,20 @@ def _positive_float(value: object) -> float | None:
     return number if np.isfinite(number) and number > 0 else None
 
 
-def _ffmpeg_command(path: Path, limit_s: float) -> list[str]:
+def _ffmpeg_command(path: Path, max_duration_s: float) -> list[str]:
     return [
         _require("ffmpeg"),
         *("-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0"),
         # One second past the limit is enough to know a header-less stream is too long.
-        *("-t", f"{limit_s + 1:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"),
+        *("-t", f"{max_duration_s + 1:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"),
     ]
 
 
-def _decode_with_ffmpeg(path: Path, limit_s: float) -> tuple[AudioInfo, np.ndarray]:
+def _decode_with_ffmpeg(path: Path, max_duration_s: float) -> tuple[AudioInfo, np.ndarray]:
     info = probe_with_ffprobe(path)
     if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, limit_s)
-    command = _ffmpeg_command(path, limit_s)
+        _refuse_if_too_long(info.duration_s, max_duration_s)
+    command = _ffmpeg_command(path, max_duration_s)
     try:
         completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ml import CLASS_NAMES, SILENCE
-from ml.audio import decode
+from ml.audio import DEFAULT_MAX_DURATION_S, decode
 from ml.decision import (
     DEFAULT_SMOOTHING_WINDOWS,
     DEFAULT_UNCERTAIN_MARGIN,
@@ -136,7 +136,9 @@ class Classifier:
         with self._lock:
             return predict(self.model, features)
 
-    def classify(self, path: str | Path, max_duration_s: float | None = None) -> ClassificationResult:
+    def classify(
+        self, path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S
+    ) -> ClassificationResult:
         audio = decode(path, max_duration_s=max_duration_s)
         result = self.classify_samples(audio.samples)
         result.duration_s = round(audio.duration_s, 3)

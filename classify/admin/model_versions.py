@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from classify.model_versions import registry, training
 from classify.models import ModelVersion
+from ml import CLASS_NAMES
 
 
 class TrainForm(forms.Form):
@@ -122,7 +123,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
                     held_out["active"]["per_class"].get(cls, {}),
                     held_out["candidate"]["per_class"].get(cls, {}),
                 )
-                for cls in ("music", "speech", "noise")
+                for cls in CLASS_NAMES
             ]
             sets.append({"name": name, **held_out, "rows": rows})
         context = {

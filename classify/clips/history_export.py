@@ -8,6 +8,8 @@ import json
 
 from django.http import HttpResponse
 
+from ml import CLASS_NAMES
+
 FIELDS = [
     "id",
     "filename",
@@ -39,7 +41,7 @@ def rows(clips) -> list[dict]:
                 "label": result.label if result else None,
                 "corrected_label": (result.corrected_label or None) if result else None,
                 "confidence": result.confidence if result else None,
-                **{name: probabilities.get(name) for name in ("music", "speech", "noise")},
+                **{name: probabilities.get(name) for name in CLASS_NAMES},
                 "duration_s": clip.duration_s,
                 "model_version": result.model_version if result else None,
                 "error": clip.error,
