@@ -1,6 +1,6 @@
 """Classify audio files from the command line.
 
-    python -m ml.classify FILE [FILE ...] [--json] [--model DIR]
+    python -m ml.classify FILE [FILE ...] [--json] [--model DIR] [--max-duration-s S]
 
 With --json, one JSON object per line per file: {"path", "label", "confidence", "uncertain",
 "probabilities", "duration_s", "model_version", "segments"} (each segment with its own
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ml.audio import AudioDecodeError
+from ml.audio import DEFAULT_MAX_DURATION_S, AudioDecodeError
 
 
 def describe(result: dict) -> str:
@@ -35,13 +35,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder")
+    parser.add_argument(
+        "--max-duration-s",
+        type=float,
+        default=DEFAULT_MAX_DURATION_S,
+        help=f"refuse longer recordings (default {DEFAULT_MAX_DURATION_S} s)",
+    )
     args = parser.parse_args(argv)
 
     classifier = Classifier.load(args.model)
     failures = 0
     for path in args.files:
         try:
-            line = {"path": str(path), **classifier.classify(path).to_dict()}
+            line = {"path": str(path), **classifier.classify(path, args.max_duration_s).to_dict()}
             text = json.dumps(line) if args.json else describe(line)
         except AudioDecodeError as error:
             failures += 1
