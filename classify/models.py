@@ -236,7 +236,7 @@ class ModelVersion(models.Model):
     corrections_used = models.PositiveIntegerField(default=0)
     correction_users = models.PositiveIntegerField(default=0)
     with_corrections = models.BooleanField(default=False)
-    # Storage folder holding model.keras and metadata.json (classify/storage.py).
+    # Storage folder holding model.tflite, model.keras and metadata.json (classify/storage.py).
     files = models.CharField(max_length=200, blank=True)
     trained_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

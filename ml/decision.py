@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.optimize import minimize, minimize_scalar
 
 DEFAULT_SMOOTHING_WINDOWS = 3
 # Used by models whose metadata predates the margin (chosen by `python -m ml.training.uncertainty`).
@@ -51,6 +50,8 @@ def calibrate(probabilities: np.ndarray, temperature: float = 1.0) -> np.ndarray
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The temperature that minimises negative log-likelihood on held-out windows."""
 
+    from scipy.optimize import minimize_scalar  # fitting only: serving never loads the optimiser
+
     def nll(temperature: float) -> float:
         return -log_likelihood(calibrate(probabilities, temperature), labels)
 
@@ -67,6 +68,8 @@ def fit_class_bias(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
     likelihood of held-out windows: vector scaling without the scale (Guo et al., 2017,
     arXiv:1706.04599). Bounded to +-3 so that one odd validation source cannot push a class
     out of reach."""
+    from scipy.optimize import minimize  # fitting only: serving never loads the optimiser
+
     counts = np.bincount(labels, minlength=probabilities.shape[1]).astype(float)
     weights = (1 / np.maximum(counts, 1))[labels]
 
@@ -154,5 +157,12 @@ def decide(
     smoothing_windows: int = DEFAULT_SMOOTHING_WINDOWS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated, smoothed window probabilities of one recording, and the clip's probabilities."""
-    windows = smooth(calibration.apply(raw_probabilities), smoothing_windows)
+    return smooth_and_pool(calibration.apply(raw_probabilities), durations_s, smoothing_windows)
+
+
+def smooth_and_pool(
+    probabilities: np.ndarray, durations_s: np.ndarray, smoothing_windows: int = DEFAULT_SMOOTHING_WINDOWS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed window probabilities of one recording, and the clip's probabilities."""
+    windows = smooth(probabilities, smoothing_windows)
     return windows, clip_probabilities(windows, durations_s)

@@ -5,7 +5,7 @@ them over time. We keep those windows, but compute the MFCCs once over the whole
 call) and cut the frame matrix into windows with a strided view, so a long file costs no Python
 loop. Fixes over the seed: a file shorter than one window still yields one window (the seed
 produced none and answered NaN), and the final partial window is covered so the timeline reaches
-the end of the file. Standardisation lives inside the model (see ml/model.py).
+the end of the file. Standardisation lives inside the model (see ml/training/networks.py).
 
 Feature kinds:
 - ``seed``: mean of each MFCC over the window (13 values), as the seed did.

@@ -1,13 +1,13 @@
-"""Classify a recording: decode -> MFCC windows -> one batched model pass -> smoothed timeline.
+"""Classify a recording: decode -> MFCC windows -> the MFCC network and the pretrained network ->
+their combination -> smoothed timeline.
 
-Load a `Classifier` once per process (TensorFlow and the model cost seconds) and call
-`classify(path)` as often as needed.
+Load a `Classifier` once per process and call `classify(path)` as often as needed. Nothing here
+imports TensorFlow (tests/ml/test_served_network.py checks it in a fresh process).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,15 +15,19 @@ import numpy as np
 
 from ml import CLASS_NAMES, SILENCE
 from ml.audio import DEFAULT_MAX_DURATION_S, decode
+from ml.combiner import Combiner
 from ml.decision import (
     DEFAULT_SMOOTHING_WINDOWS,
     DEFAULT_UNCERTAIN_MARGIN,
     Calibration,
     clip_probabilities,
-    decide,
     is_uncertain,
+    smooth_and_pool,
 )
-from ml.features import FeatureSettings, extract
+from ml.features import FeatureSettings, WindowFeatures, extract
+from ml.network import MODEL_FILE as NETWORK_FILE
+from ml.network import Network
+from ml.pretrained import Pretrained
 from ml.waveform import peaks
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "mfcc"
@@ -34,7 +38,6 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "mfcc"
 SILENCE_FLOOR_DBFS = -55.0
 # A clip whose windows are nearly all silence is labelled "silence".
 SILENT_CLIP_SHARE = 0.9
-MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 
 
@@ -104,37 +107,47 @@ def merge_runs(windows: list[Segment], uncertain_margin: float = DEFAULT_UNCERTA
 
 
 class Classifier:
-    """A loaded model with its feature settings; thread-safe for concurrent `classify` calls."""
+    """A loaded model with its feature settings; thread-safe for concurrent `classify` calls.
 
-    def __init__(self, model, metadata: dict):
-        self.model = model
+    The MFCC network (model.tflite) gives each window calibrated probabilities; where the model's
+    metadata carries a combiner, the pretrained network (ml/pretrained.py) hears the same windows
+    and the combiner (ml/combiner.py) turns both opinions into the window's answer. Neither runs
+    TensorFlow: both are TensorFlow Lite files under the LiteRT runtime."""
+
+    def __init__(self, network: Network, metadata: dict, pretrained: Pretrained | None = None):
+        self.network = network
         self.metadata = metadata
         self.settings = FeatureSettings.from_dict(metadata["features"])
         self.calibration = Calibration.from_metadata(metadata)
+        self.combiner = Combiner.from_dict(metadata.get("combiner"))
+        self.pretrained = pretrained
+        if self.combiner is not None and pretrained is None:
+            raise ValueError("this model combines the pretrained network's opinion: load it too")
         self.smoothing_windows = int(metadata.get("smoothing_windows", DEFAULT_SMOOTHING_WINDOWS))
         self.uncertain_margin = float(metadata.get("uncertain_margin", DEFAULT_UNCERTAIN_MARGIN))
         self.version = str(metadata.get("model_version", "unknown"))
-        self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: str | Path = DEFAULT_MODEL_DIR) -> Classifier:
-        from ml import model as keras_models
-
+    def load(cls, model_dir: str | Path = DEFAULT_MODEL_DIR, threads: int = 1) -> Classifier:
         model_dir = Path(model_dir)
         metadata = json.loads((model_dir / METADATA_FILE).read_text())
-        return cls(keras_models.load(model_dir / MODEL_FILE), metadata)
+        pretrained = Pretrained(threads=threads) if metadata.get("combiner") else None
+        return cls(Network(model_dir / NETWORK_FILE, threads=threads), metadata, pretrained)
 
     def warm_up(self) -> None:
         """Run one short synthetic clip through every stage, so the first real clip does not pay
-        for numba compiling librosa's kernels (about 2 s) or TensorFlow's first call."""
+        for numba compiling librosa's kernels (about 2 s) or the interpreters' first calls."""
         noise = np.random.default_rng(0).standard_normal(self.settings.sample_rate * 4).astype(np.float32)
         self.classify_samples(0.1 * noise)
 
-    def window_probabilities(self, features: np.ndarray) -> np.ndarray:
-        from ml.model import predict
-
-        with self._lock:
-            return predict(self.model, features)
+    def window_probabilities(self, samples: np.ndarray, windows: WindowFeatures) -> np.ndarray:
+        """Each window's calibrated answer, before smoothing: the MFCC network's, or the
+        combiner's over both networks."""
+        calibrated = self.calibration.apply(self.network.predict(windows.features))
+        if self.combiner is None or self.pretrained is None:
+            return calibrated
+        groups = self.pretrained.window_groups(samples, windows.starts_s, windows.ends_s)
+        return self.combiner.apply(calibrated, groups)
 
     def classify(
         self, path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S
@@ -150,11 +163,8 @@ class Classifier:
     def classify_samples(self, samples: np.ndarray) -> ClassificationResult:
         windows = extract(samples, self.settings)
         durations = windows.ends_s - windows.starts_s
-        smoothed, overall = decide(
-            self.window_probabilities(windows.features),
-            durations,
-            self.calibration,
-            self.smoothing_windows,
+        smoothed, overall = smooth_and_pool(
+            self.window_probabilities(samples, windows), durations, self.smoothing_windows
         )
         levels = window_levels_dbfs(samples, windows.starts_s, windows.ends_s, self.settings.sample_rate)
         silent = levels < SILENCE_FLOOR_DBFS

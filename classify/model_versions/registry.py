@@ -1,6 +1,6 @@
 """Which model serves, where its files are, and switching between versions without a restart.
 
-Every version's files (model.keras, metadata.json) live in the file storage, beside the uploads
+Every version's files (model.tflite, model.keras, metadata.json) live in the file storage, beside the uploads
 (`models/<version>/`). Exactly one version is active. A worker asks for the active version as it
 starts each clip (one small query) and loads a different one only when it changed: files are
 fetched into a local cache folder under a temporary name and renamed into place when complete,
@@ -25,7 +25,8 @@ from classify.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILES = ("model.keras", "metadata.json")
+# What a version serves with (the Keras file stays beside it for reference and retraining).
+MODEL_FILES = ("model.tflite", "model.keras", "metadata.json")
 
 
 class PromotionRefused(Exception):

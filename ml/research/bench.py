@@ -1,11 +1,17 @@
-"""Throughput of the ML pipeline on a 10-minute mixed recording, stage by stage.
+"""Throughput of the ML pipeline on a 10-minute mixed recording, stage by stage, and the two
+speed ratios of the served model, each measured side by side in this run.
 
     python -m ml.research.bench [--corpus ../shared/corpus] [--minutes 10] [--repeats 5] [--model DIR]
 
 Builds the recording from corpus files (music, speech and noise in turn; synthetic tones and
 noise where no corpus is given), warms the classifier once, then prints the median real-time
-factor (audio seconds per wall second) of decode, features and inference, in total, and the
-process's peak memory.
+factor (audio seconds per wall second) of decode, features, both networks with the decision, in
+total, and the process's peak memory. Then:
+- warm speed against the pretrained network alone: `classify` of the long file against decoding
+  it and running YAMNet patch after patch on one thread, interleaved, medians; the ratio is our
+  speed as a share of YAMNet's (target: at least 0.5);
+- cold start: `python -m ml.classify` on a 1 s file as a whole process against
+  `python -c "import tensorflow"`, interleaved, medians (target: at most 0.5).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 import soundfile
 
 from ml.audio import SAMPLE_RATE, decode
-from ml.decision import decide
+from ml.decision import smooth_and_pool
 from ml.features import extract
 
 
@@ -84,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             t1 = time.perf_counter()
             windows = extract(samples, classifier.settings)
             t2 = time.perf_counter()
-            decide(classifier.window_probabilities(windows.features), windows.ends_s - windows.starts_s)
+            smooth_and_pool(
+                classifier.window_probabilities(samples, windows), windows.ends_s - windows.starts_s
+            )
             t3 = time.perf_counter()
             classifier.classify(path)
             t4 = time.perf_counter()
@@ -97,7 +105,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         median = statistics.median(values)
         print(f"{stage:>10}: {median * 1000:8.1f} ms  {audio_s / median:8.0f}x real time")
     print(f"peak memory: {peak_rss_mb():.0f} MB (after model load {rss_loaded:.0f} MB)")
+    warm_ratio(classifier, args.corpus, audio_s, args.repeats)
+    cold_ratio(args.model, args.repeats)
     return 0
+
+
+def warm_ratio(classifier, corpus: Path | None, audio_s: float, repeats: int) -> None:
+    from ml.pretrained import Pretrained
+
+    alone = Pretrained(threads=1)
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "long.flac"
+        soundfile.write(path, mixed_recording(corpus, audio_s, seed=1), SAMPLE_RATE)
+        alone.patch_outputs(decode(path).samples[:SAMPLE_RATE])
+        for _ in range(repeats):
+            started = time.perf_counter()
+            classifier.classify(path)
+            ours.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            alone.patch_outputs(decode(path).samples)
+            theirs.append(time.perf_counter() - started)
+    ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+    print(
+        f"warm, {audio_s:.0f} s file: ml.classify {audio_s / ours_s:.0f}x real time, YAMNet alone "
+        f"(decode + patch after patch, one thread) {audio_s / theirs_s:.0f}x; "
+        f"speed ratio {theirs_s / ours_s:.2f} (target >= 0.5)"
+    )
+
+
+def cold_ratio(model: Path, repeats: int) -> None:
+    import subprocess
+
+    ours, tensorflow = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "one-second.wav"
+        tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)
+        soundfile.write(path, tone.astype(np.float32), SAMPLE_RATE)
+        commands = {
+            "ours": [sys.executable, "-m", "ml.classify", str(path), "--model", str(model)],
+            "tensorflow": [sys.executable, "-c", "import tensorflow"],
+        }
+        for _ in range(repeats):
+            for name, times in (("ours", ours), ("tensorflow", tensorflow)):
+                started = time.perf_counter()
+                subprocess.run(commands[name], check=True, capture_output=True)
+                times.append(time.perf_counter() - started)
+    ours_s, tensorflow_s = statistics.median(ours), statistics.median(tensorflow)
+    print(
+        f"cold start: python -m ml.classify on a 1 s file {ours_s:.2f} s, python -c 'import tensorflow' "
+        f"{tensorflow_s:.2f} s; ratio {ours_s / tensorflow_s:.2f} (target <= 0.5)"
+    )
 
 
 if __name__ == "__main__":

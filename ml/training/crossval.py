@@ -62,7 +62,7 @@ def crossvalidate(
     verbose: int = 0,
     probabilities_out: Path | None = None,
 ) -> dict:
-    from ml import model as keras_models
+    from ml.training import networks as keras_models
 
     files = scan_corpus(corpus)
     clean = load_windows(files, preset.features)

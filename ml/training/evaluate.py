@@ -19,8 +19,9 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from ml import CLASS_NAMES
+from ml.audio import decode
 from ml.decision import Calibration, decide, expected_calibration_error
-from ml.features import FeatureSettings
+from ml.features import FeatureSettings, extract
 from ml.training.data import CorpusFile, WindowSet, load_windows, scan_corpus
 
 LABELS = list(range(len(CLASS_NAMES)))
@@ -78,9 +79,14 @@ def evaluate_windows(raw_probabilities: np.ndarray, windows: WindowSet, settings
 
 
 def evaluate_files(classifier, files: Sequence[CorpusFile]) -> dict:
+    """A loaded classifier (both networks and the combiner, as served) on whole corpus files."""
     windows = load_windows(files, classifier.settings)
-    raw = classifier.window_probabilities(windows.features)
-    return evaluate_windows(raw, windows, classifier.settings, classifier.metadata)
+    probabilities = []
+    for corpus_file in windows.files:
+        samples = decode(corpus_file.path).samples
+        probabilities.append(classifier.window_probabilities(samples, extract(samples, classifier.settings)))
+    decision = {"smoothing_windows": classifier.smoothing_windows}  # calibrated already
+    return evaluate_windows(np.concatenate(probabilities), windows, classifier.settings, decision)
 
 
 def format_table(report: dict, title: str) -> str:

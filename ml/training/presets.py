@@ -10,8 +10,12 @@
 - ``cnn2d-envelope``: as ``cnn2d``, but the log-mel bands keep the peaks of the window's spectrum
   and lose only its smooth envelope (``normalise="envelope"`` in ml/features.py).
 - ``cnn2d-1``: the cnn2d recipe as one network (the like-for-like baseline).
-- ``cnn2d-sources`` (the default): one cnn2d network whose batches are drawn so that every source
-  of a class gets the same share (``weighting="source"``).
+- ``cnn2d-sources``: one cnn2d network whose batches are drawn so that every source of a class
+  gets the same share (``weighting="source"``).
+- ``cnn2d-yamnet`` (the default): the cnn2d-sources network beside the pretrained AudioSet
+  network (ml/pretrained.py, frozen), their opinions joined by a small combiner fitted on
+  held-out outputs (ml/training/combine.py). Its cross-validation is cnn2d-sources' (the same
+  network), combined by ``python -m ml.training.combine``.
 
 """
 
@@ -46,6 +50,17 @@ class Preset:
     weighting: str = "sqrt"
     epochs: int = 40
     batch_size: int = 64
+    # Join the MFCC network's opinion with the pretrained network's through a combiner fitted on
+    # held-out outputs; its regularisation and the weight of game sources (ml/training/combine.py),
+    # as chosen on real-world sources by the cross-validation.
+    combine_pretrained: bool = False
+    combiner_C: float = 0.3
+    combiner_game_weight: float = 1.0
+
+    def network_recipe(self) -> Preset:
+        """The MFCC network's part of the recipe: two presets with the same one share a
+        cross-validation."""
+        return dataclasses.replace(self, combine_pretrained=False, combiner_C=0.3, combiner_game_weight=1.0)
 
 
 PRESETS = {
@@ -72,4 +87,6 @@ PRESETS["cnn2d-envelope"] = dataclasses.replace(
 PRESETS["cnn2d-1"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1)
 # One cnn2d network (a third of the inference time), every source of a class drawn equally often.
 PRESETS["cnn2d-sources"] = dataclasses.replace(PRESETS["cnn2d"], ensemble=1, weighting="source")
-DEFAULT_PRESET = "cnn2d-sources"
+# The cnn2d-sources network, combined with the pretrained network's grouped scores.
+PRESETS["cnn2d-yamnet"] = dataclasses.replace(PRESETS["cnn2d-sources"], combine_pretrained=True)
+DEFAULT_PRESET = "cnn2d-yamnet"

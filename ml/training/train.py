@@ -91,7 +91,7 @@ def fit_one(preset: Preset, train: WindowSet, validation: WindowSet | None, seed
     validation windows it trains for exactly `preset.epochs`."""
     import keras
 
-    from ml import model as keras_models
+    from ml.training import networks as keras_models
     from ml.training.batches import training_batches
 
     seed_everything(seed)
@@ -130,8 +130,8 @@ def fit_one(preset: Preset, train: WindowSet, validation: WindowSet | None, seed
 def fit(preset: Preset, train: WindowSet, validation: WindowSet, seed: int, verbose: int = 2):
     """The preset's model (an average of `ensemble` networks trained from different seeds, saved
     as one Keras model) and the calibration fitted for it on the validation windows."""
-    from ml import model as keras_models
     from ml.decision import Calibration
+    from ml.training import networks as keras_models
 
     fitted = [fit_one(preset, train, validation, seed + 1000 * i, verbose) for i in range(preset.ensemble)]
     members = [member for member, _ in fitted]
@@ -183,27 +183,73 @@ def model_metadata(
     }
 
 
+def save_model(model, metadata: dict, folder: Path) -> None:
+    """The Keras model (for training), its TensorFlow Lite conversion (what serving runs) and
+    the metadata."""
+    from ml.inference import METADATA_FILE
+    from ml.network import MODEL_FILE as SERVED_FILE
+    from ml.training import networks as keras_models
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / keras_models.KERAS_FILE)
+    (folder / SERVED_FILE).write_bytes(keras_models.to_tflite(model))
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+
+
+def window_groups(files, windows: WindowSet, preset: Preset) -> np.ndarray:
+    """The pretrained network's grouped scores for `windows` (the load_windows of `files`)."""
+    from ml.training.pretrained_outputs import pretrained_groups
+
+    groups, sources = pretrained_groups(files, preset.features)
+    if len(sources) != len(windows) or not (sources == windows.sources.astype(str)).all():
+        raise ValueError("the pretrained network's windows do not line up with the MFCC network's")
+    return groups
+
+
+def validation_combiner(preset: Preset, files, validation: WindowSet, calibration, model, corpus: Path):
+    """A combiner fitted on the validation sources, which the network did not train on (a run
+    without a cross-validation: admin's training)."""
+    from ml.training import networks as keras_models
+    from ml.training.combine import Setting, fit_combiner
+    from ml.training.origins import source_kinds
+
+    calibrated = calibration.apply(keras_models.predict(model, validation.features))
+    kinds = source_kinds(corpus) if (corpus / "manifest.csv").exists() else {}
+    setting = Setting(preset.combiner_C, preset.combiner_game_weight)
+    sources = validation.sources.astype(str)
+    groups = window_groups(files, validation, preset)
+    return fit_combiner(calibrated, groups, validation.labels, sources, kinds, setting)
+
+
 def train_on_every_source(args) -> int:
     """The shipped model: every source of the corpus in training, nothing held out. What held-out
     sources would have told (when to stop, how to calibrate, when to say "unsure") comes from
     the cross-validation of the same preset, whose figures are the ones to report."""
-    from ml import model as keras_models
     from ml.decision import Calibration
-    from ml.inference import METADATA_FILE, MODEL_FILE
+    from ml.training import networks as keras_models
     from ml.training.outputs import FoldOutputs, summary
     from ml.training.uncertainty import tables
 
     started = time.monotonic()
     cv_json, cv_npz = args.from_crossval
     crossval = json.loads(cv_json.read_text())
-    if crossval.get("preset") != args.preset:
-        raise SystemExit(f"{cv_json} cross-validated {crossval.get('preset')!r}, not {args.preset!r}")
+    cross_validated = PRESETS.get(crossval.get("preset", ""))
+    if cross_validated is None or cross_validated.network_recipe() != PRESETS[args.preset].network_recipe():
+        raise SystemExit(
+            f"{cv_json} cross-validated {crossval.get('preset')!r}, not {args.preset!r}'s network"
+        )
     epochs = args.epochs or max(1, int(np.median(crossval["kept_epochs"])))
     preset = dataclasses.replace(PRESETS[args.preset], epochs=epochs)
     outputs = FoldOutputs.load(cv_npz, crossval)
     # One calibration for the pooled held-out outputs of every fold: what unseen sources look like.
     calibration = Calibration.fit(outputs.raw, outputs.windows.labels, class_bias=preset.class_bias)
-    margin = tables(outputs, preset.features)["chosen_margin"]
+    combined = None
+    if preset.combine_pretrained:
+        from ml.training.combine import combine
+
+        combined = combine(outputs, calibration, args.corpus, args.preset, args.pretrained_cache)
+    # The "unsure" margin is chosen on the outputs the served model gives: combined where it combines.
+    margin = tables(outputs, preset.features, combined.nested if combined else None)["chosen_margin"]
     files = scan_corpus(args.corpus)
     log(
         f"{len(files)} files, every source in training; {epochs} epochs; calibration {calibration}; margin {margin}"
@@ -228,9 +274,16 @@ def train_on_every_source(args) -> int:
         "folds": crossval["folds"],
         "summary": summary(crossval),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    model.save(args.out / MODEL_FILE)
-    (args.out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    if combined is not None:
+        from ml.training.combine import headline
+
+        metadata["combiner"] = combined.combiner.to_dict()
+        metadata["combiner_setting"] = dataclasses.asdict(combined.setting)
+        # What the served model (both networks, combined) scored on sources it never heard.
+        metadata["crossval"]["combined"] = {
+            kind: headline(evaluation) for kind, evaluation in combined.models["combined"].items()
+        }
+    save_model(model, metadata, args.out)
     stale = args.out / "evaluation.json"  # a held-out test split no longer exists for this model
     if stale.exists():
         stale.unlink()
@@ -251,7 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         metavar=("CV.json", "CV.npz"),
         help="train on every source: epochs, calibration and the uncertainty margin come from this "
-        "cross-validation of the same preset (ml.training.crossval --json --probabilities)",
+        "cross-validation of the same preset's network (ml.training.crossval --json --probabilities)",
+    )
+    parser.add_argument(
+        "--pretrained-cache",
+        type=Path,
+        help="with --from-crossval: the pretrained network's outputs for the corpus (.npz), made if missing",
     )
     args = parser.parse_args(argv)
     if args.from_crossval:
@@ -276,16 +334,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     model, calibration, _ = fit(preset, train, validation, args.seed)
     log(f"trained; calibration {calibration}")
 
-    from ml import model as keras_models
-    from ml.inference import METADATA_FILE, MODEL_FILE
+    from ml.training import networks as keras_models
     from ml.training.evaluate import evaluate_windows, format_evaluation
 
-    args.out.mkdir(parents=True, exist_ok=True)
     metadata = model_metadata(args.preset, preset, files, calibration, split.sources(), args.seed, started)
-    evaluation = evaluate_windows(keras_models.predict(model, test.features), test, preset.features, metadata)
+    test_probabilities = calibration.apply(keras_models.predict(model, test.features))
+    if preset.combine_pretrained:
+        combiner = validation_combiner(preset, split.validation, validation, calibration, model, args.corpus)
+        metadata["combiner"] = combiner.to_dict()
+        test_probabilities = combiner.apply(test_probabilities, window_groups(split.test, test, preset))
+    decision = {"smoothing_windows": metadata["smoothing_windows"]}  # calibrated (and combined) already
+    evaluation = evaluate_windows(test_probabilities, test, preset.features, decision)
     evaluation["model_version"] = metadata["model_version"]
-    model.save(args.out / MODEL_FILE)
-    (args.out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    save_model(model, metadata, args.out)
     (args.out / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     print(format_evaluation(evaluation))
     log(f"wrote {args.out} in {time.monotonic() - started:.0f} s")

@@ -41,7 +41,7 @@ def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus,
 def test_an_ensemble_saves_as_one_model_that_averages_its_members(tmp_path):
     import numpy as np
 
-    from ml import model as keras_models
+    from ml.training import networks as keras_models
 
     features = np.random.default_rng(0).random((16, 94, 58)).astype("float32")
     members = [keras_models.build("cnn", features) for _ in range(2)]

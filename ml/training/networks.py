@@ -1,4 +1,4 @@
-"""Keras models, registered by name, each with input standardisation built in.
+"""Keras networks for training, registered by name, each with input standardisation built in.
 
 A Normalization layer adapted on the training features is the model's first layer, so no caller
 can forget to standardise (the seed's web app did). Class order is fixed: music, speech, noise.
@@ -19,6 +19,7 @@ import keras  # noqa: E402  (after the log level, so TensorFlow starts quietly)
 from ml import CLASS_NAMES  # noqa: E402
 from ml.features import N_MFCC  # noqa: E402
 
+KERAS_FILE = "model.keras"
 ARCHITECTURES: dict[str, Callable[[tuple[int, ...], keras.layers.Normalization], keras.Model]] = {}
 
 
@@ -142,3 +143,11 @@ def predict(model: keras.Model, features: np.ndarray, batch_size: int = 512) -> 
         for start in range(0, len(features), batch_size)
     ]
     return np.concatenate(batches).astype(np.float32)
+
+
+def to_tflite(model: keras.Model) -> bytes:
+    """The model as TensorFlow Lite (what serving runs, ml/network.py); outputs match Keras's to
+    about 1e-6 (tests/ml/test_served_network.py)."""
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
