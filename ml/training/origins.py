@@ -38,9 +38,13 @@ def origin_kind(origin: str) -> str:
 
 
 def source_kinds(corpus: str | Path) -> dict[str, str]:
-    """ "<label>/<source>" -> "game" or "real-world" (the first origin a source's files name)."""
+    """ "<label>/<source>" -> "game" or "real-world" (the first origin a source's files name); empty
+    for a corpus without a manifest, whose sources all count as real-world."""
     kinds: dict[str, str] = {}
-    with (Path(corpus) / "manifest.csv").open(newline="") as handle:
+    manifest = Path(corpus) / "manifest.csv"
+    if not manifest.is_file():
+        return kinds
+    with manifest.open(newline="") as handle:
         for row in csv.DictReader(handle):
             parts = Path(row["path"]).parts
             if len(parts) >= 3:

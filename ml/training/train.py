@@ -214,7 +214,7 @@ def validation_combiner(preset: Preset, files, validation: WindowSet, calibratio
     from ml.training.origins import source_kinds
 
     calibrated = calibration.apply(keras_models.predict(model, validation.features))
-    kinds = source_kinds(corpus) if (corpus / "manifest.csv").exists() else {}
+    kinds = source_kinds(corpus)
     setting = Setting(preset.combiner_C, preset.combiner_game_weight)
     sources = validation.sources.astype(str)
     groups = window_groups(files, validation, preset)

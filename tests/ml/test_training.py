@@ -14,7 +14,7 @@ from tests.audio_factory import chord, write
 pytestmark = pytest.mark.slow  # trains networks: minutes on 2 cores
 
 
-@pytest.mark.parametrize("preset", ["seed", "cnn", "cnn2d", "cnn2d-envelope"])
+@pytest.mark.parametrize("preset", ["seed", "cnn", "cnn2d", "cnn2d-envelope", "cnn2d-yamnet"])
 def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus, tmp_path, preset, capsys):
     out = tmp_path / "model"
     assert (
@@ -26,6 +26,9 @@ def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus,
     assert metadata["recipe"]["arch"] == metadata["arch"] and len(metadata["class_bias"]) == 3
     assert set(metadata["split"]["test"]).isdisjoint(metadata["split"]["train"])
     assert json.loads((out / "evaluation.json").read_text())["segments"]["table"]["macro avg"]
+    assert (out / "model.tflite").stat().st_size > 0 and (out / "model.keras").stat().st_size > 0
+    # The combined recipe fits its combiner on the validation sources, which the network never heard.
+    assert ("combiner" in metadata) == (preset == "cnn2d-yamnet")
 
     result = Classifier.load(out).classify(write(tmp_path / "new.wav", chord(5.0)))
     assert result.label in ("music", "speech", "noise")
@@ -87,7 +90,7 @@ def test_the_shipped_recipe_trains_on_every_source_from_a_crossvalidation(tiny_c
     from ml.training.crossval import crossvalidate
 
     quick = dataclasses.replace(
-        presets.PRESETS["cnn2d-sources"], epochs=2, augment_passes=0, synthetic_noise_s=0
+        presets.PRESETS["cnn2d-yamnet"], epochs=2, augment_passes=0, synthetic_noise_s=0
     )
     monkeypatch.setitem(presets.PRESETS, "quick", quick)
     evaluation = crossvalidate(tiny_corpus, quick, folds=2, seed=0, probabilities_out=tmp_path / "cv.npz")
@@ -101,6 +104,7 @@ def test_the_shipped_recipe_trains_on_every_source_from_a_crossvalidation(tiny_c
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["split"]["test"] == [] and len(metadata["split"]["train"]) == 12
     assert 0 <= metadata["uncertain_margin"] <= 0.5
+    assert len(metadata["combiner"]["intercept"]) == 3 and metadata["crossval"]["combined"]["all"]
     assert metadata["crossval"]["summary"]["segment_macro_f1"] == round(evaluation["segments"]["macro_f1"], 3)
     result = Classifier.load(out).classify_samples(np.zeros(16_000 * 3, np.float32) + 0.01)
     assert isinstance(result.uncertain, bool) and all(isinstance(s.uncertain, bool) for s in result.segments)
