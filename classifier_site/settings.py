@@ -198,7 +198,7 @@ MODEL_CACHE_DIR = Path(envstr("MODEL_CACHE_DIR", str(VAR_DIR / "model-cache")))
 # Training from admin or `manage.py train_model`: the corpus, the recipe, a cap on epochs (empty:
 # the recipe's), and how long a training task may run.
 TRAINING_CORPUS_DIR = Path(envstr("TRAINING_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus")))
-TRAINING_PRESET = envstr("TRAINING_PRESET", "cnn2d-sources")
+TRAINING_PRESET = envstr("TRAINING_PRESET", "cnn2d-yamnet")
 TRAINING_EPOCHS = envint("TRAINING_EPOCHS", 0)
 TRAINING_TIMEOUT_S = envint("TRAINING_TIMEOUT_S", 4 * 3600, minimum=1)
 # Share of the users with corrections whose corrections are held out of training, to measure on.

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 DEFAULT_SMOOTHING_WINDOWS = 3
 # Used by models whose metadata predates the margin (chosen by `python -m ml.training.uncertainty`).
@@ -140,7 +139,12 @@ def smooth(probabilities: np.ndarray, windows: int = DEFAULT_SMOOTHING_WINDOWS) 
     """Moving median of each class's probability over `windows` neighbours, renormalised."""
     if windows <= 1 or len(probabilities) < 2:
         return probabilities
-    smoothed = median_filter(probabilities, size=(windows, 1), mode="nearest")
+    # scipy.ndimage.median_filter(mode="nearest") in NumPy (scipy.ndimage costs a second of cold
+    # start): the edge windows repeated, the middle rank of each neighbourhood.
+    half = windows // 2
+    padded = np.pad(probabilities, ((half, windows - 1 - half), (0, 0)), mode="edge")
+    neighbourhoods = np.lib.stride_tricks.sliding_window_view(padded, windows, axis=0)
+    smoothed = np.sort(neighbourhoods, axis=-1)[..., half]
     return (smoothed / np.clip(smoothed.sum(axis=1, keepdims=True), 1e-7, None)).astype(np.float32)
 
 

@@ -1,8 +1,8 @@
 """MFCC features per window: one code path for training and inference.
 
 The seed cut 3 s windows with 50% overlap, took 13 MFCCs (n_fft 1024, hop 512) and averaged
-them over time. We keep those windows, but compute the MFCCs once over the whole file (one librosa
-call) and cut the frame matrix into windows with a strided view, so a long file costs no Python
+them over time. We keep those windows, but compute the MFCCs once over the whole file (ml/spectrum.py, librosa's
+defaults) and cut the frame matrix into windows with a strided view, so a long file costs no Python
 loop. Fixes over the seed: a file shorter than one window still yields one window (the seed
 produced none and answered NaN), and the final partial window is covered so the timeline reaches
 the end of the file. Standardisation lives inside the model (see ml/training/networks.py).
@@ -32,10 +32,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import librosa
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
+from ml import spectrum
 from ml.audio import SAMPLE_RATE
 
 N_MFCC = 13  # the seed's count
@@ -100,15 +99,10 @@ class WindowFeatures:
 def mfcc_frames(samples: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     """MFCCs and their deltas (and the pooled log-mel spectrum, if asked) for the whole signal,
     one row per frame: (frames, 2 * n_mfcc + log_mel_bands)."""
-    mel = librosa.feature.melspectrogram(
-        y=samples,
-        sr=settings.sample_rate,
-        n_fft=settings.n_fft,
-        hop_length=settings.hop_length,
-        n_mels=settings.n_mels,
+    log_mel = spectrum.log_mel(
+        samples, settings.sample_rate, settings.n_fft, settings.hop_length, settings.n_mels
     )
-    log_mel = librosa.power_to_db(mel)
-    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=settings.n_mfcc)
+    mfcc = spectrum.mfcc(log_mel, settings.n_mfcc)
     extra = []
     if settings.log_mel_bands:
         pooled = log_mel.reshape(settings.log_mel_bands, -1, log_mel.shape[1]).mean(axis=1)
@@ -118,7 +112,7 @@ def mfcc_frames(samples: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         extra = [band - band.mean(axis=1, keepdims=True) for band in extra]
     width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
     if width >= 3:
-        delta = librosa.feature.delta(mfcc, width=width, mode="nearest")
+        delta = spectrum.delta(mfcc, width)
     else:
         delta = np.zeros_like(mfcc)
     return np.concatenate([mfcc, delta, *extra]).T.astype(np.float32)
@@ -156,6 +150,8 @@ def normalise_windows(windows: np.ndarray, settings: FeatureSettings) -> np.ndar
     levels = settings.normalised_columns
     means = windows[:, :, levels].mean(axis=1, keepdims=True)
     if settings.normalise == "envelope" and settings.log_mel_bands:
+        from scipy.ndimage import uniform_filter1d  # only this research preset pays for the import
+
         mel = slice(-settings.log_mel_bands, None)
         means[..., mel] = uniform_filter1d(means[..., mel], ENVELOPE_BANDS, axis=-1, mode="nearest")
     windows = windows.copy()

@@ -15,7 +15,7 @@ def synthetic_outputs(rng: np.random.Generator, windows: int = 600):
     """Four folds of windows from 24 sources: the pretrained groups know the class, the MFCC
     network is right only half of the time."""
     labels = rng.integers(0, 3, windows)
-    sources = np.array([f"{'music speech noise'.split()[label]}/s{rng.integers(8)}" for label in labels])
+    sources = np.array([f"{['music', 'speech', 'noise'][label]}/s{rng.integers(8)}" for label in labels])
     fold_of = np.array([int(s[-1]) % 4 for s in sources])
     mfcc = rng.dirichlet(np.ones(3), windows).astype(np.float32)
     right = rng.random(windows) < 0.5

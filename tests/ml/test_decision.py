@@ -108,3 +108,13 @@ def test_a_merged_segment_is_uncertain_when_its_windows_hesitate_on_average():
     ]
     runs = merge_runs(windows, uncertain_margin=0.2)
     assert [(r.label, r.uncertain) for r in runs] == [("speech", True), ("music", False)]
+
+
+@pytest.mark.parametrize("windows", [2, 3, 5])
+def test_smoothing_is_scipys_median_filter(windows):
+    from scipy.ndimage import median_filter
+
+    probabilities = np.random.default_rng(windows).dirichlet(np.ones(3), 40).astype(np.float32)
+    expected = median_filter(probabilities, size=(windows, 1), mode="nearest")
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(smooth(probabilities, windows), expected, atol=1e-6)

@@ -74,3 +74,28 @@ def test_settings_round_trip_through_metadata():
         FeatureSettings(kind="spectrogram")
     with pytest.raises(ValueError):
         FeatureSettings(normalise="sometimes")
+
+
+@pytest.mark.parametrize("name", ["speech.flac", "music.flac", "noise.flac"])
+def test_the_numpy_front_end_computes_librosas_features_on_real_audio(name):
+    """ml/spectrum.py keeps librosa off the serving path (its import costs seconds of cold start);
+    it must give librosa's numbers."""
+    import librosa
+
+    from ml import spectrum
+    from ml.audio import decode
+    from tests.conftest import FIXTURES
+
+    samples = decode(FIXTURES / name).samples
+    reference = librosa.power_to_db(
+        librosa.feature.melspectrogram(y=samples, sr=16_000, n_fft=1024, hop_length=512, n_mels=128)
+    )
+    decibels = spectrum.log_mel(samples, 16_000, 1024, 512, 128)
+    np.testing.assert_allclose(decibels, reference, atol=1e-3)
+    reference_mfcc = librosa.feature.mfcc(S=reference, n_mfcc=13)
+    np.testing.assert_allclose(spectrum.mfcc(decibels, 13), reference_mfcc, atol=1e-3)
+    np.testing.assert_allclose(
+        spectrum.delta(reference_mfcc, 9),
+        librosa.feature.delta(reference_mfcc, width=9, mode="nearest"),
+        atol=1e-4,
+    )
