@@ -281,16 +281,35 @@ def _soundfile_info(path: Path) -> AudioInfo:
 
 
 def _decode_with_soundfile(path: Path, max_duration_s: float) -> tuple[AudioInfo, np.ndarray]:
+    """Block by block: each block is mixed down to mono and resampled to 16 kHz as it comes, so
+    memory grows with the 16 kHz mono result, never with the file's own rate and channels (an
+    8-channel 384 kHz file would otherwise need 190 times its output's memory)."""
     info = _soundfile_info(path)
     if info.duration_s is not None:
         _refuse_if_too_long(info.duration_s, max_duration_s)
+    # Read at most one second past the limit, so a lying header cannot blow up memory.
+    max_frames = int((max_duration_s + 1) * info.sample_rate)
+    resampler = (
+        soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, 1, dtype="float32")
+        if info.sample_rate != SAMPLE_RATE
+        else None
+    )
+    pieces, read = [], 0
     try:
-        # Read at most one second past the limit, so a lying header cannot blow up memory.
-        max_frames = int((max_duration_s + 1) * info.sample_rate)
-        samples, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=False, frames=max_frames)
+        with soundfile.SoundFile(str(path)) as stream:
+            while read < max_frames:
+                block = stream.read(
+                    min(STREAM_BLOCK_FRAMES, max_frames - read), dtype="float32", always_2d=True
+                )
+                read += len(block)
+                last = not len(block) or read >= max_frames
+                mono = np.ascontiguousarray(block.mean(axis=1), dtype=np.float32)
+                pieces.append(mono if resampler is None else resampler.resample_chunk(mono, last=last))
+                if last:
+                    break
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
-    return info, to_mono_16k(samples, sample_rate)
+    return info, np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
 
 
 def _require(tool: str) -> str:

@@ -91,3 +91,30 @@ def test_it_refuses_a_header_with_absurd_channel_counts(tmp_path):
     soundfile.write(path, np.zeros((1600, 40), dtype=np.float32) + 0.1, 16_000)
     with pytest.raises(AudioDecodeError, match="channels"):
         decode(path)
+
+
+def test_a_many_channel_high_rate_file_decodes_in_bounded_memory(tmp_path):
+    """The upload decode bomb (issue: 8 channels at 384 kHz in a small FLAC): decoding goes block by
+    block, resampled to 16 kHz mono as it comes, so memory follows the 16 kHz result. 40 s of it
+    would need about 490 MB held whole at its own rate; the decoding process stays far below."""
+    import subprocess
+    import sys
+
+    import soundfile
+
+    path = tmp_path / "bomb.flac"
+    rate, seconds, block = 384_000, 40, 384_000
+    with soundfile.SoundFile(str(path), "w", rate, 8, format="FLAC") as out:
+        for second in range(seconds):
+            t = (np.arange(block) + second * block) / rate
+            out.write(np.repeat((0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[:, None], 8, axis=1))
+    code = (
+        "import resource, sys; from ml.audio import decode; "
+        f"audio = decode({str(path)!r}); "
+        "print(round(audio.duration_s), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    duration_s, peak_mb = map(int, done.stdout.split())
+    assert duration_s == seconds and peak_mb < 200, done.stdout
