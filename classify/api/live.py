@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
@@ -17,13 +18,27 @@ from classify.models import Clip, LiveSession
 from ml import TIMELINE_LABELS
 
 
+class ChunkTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The chunk is too large."
+
+
 class WavParser(BaseParser):
-    """The request body as bytes: one WAV chunk."""
+    """The request body as bytes: one WAV chunk, read no further than a valid chunk can reach
+    (DRF hands a parser the raw stream, so Django's upload limits do not apply here)."""
 
     media_type = "audio/*"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
+        if stream is None:
+            return b""
+        limit = sessions.max_chunk_bytes()
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise ChunkTooLarge(
+                f"A chunk may hold at most {settings.LIVE_MAX_CHUNK_S} s of audio ({limit // 1024} kB)."
+            )
+        return data
 
 
 class LiveWindowSerializer(serializers.Serializer):
@@ -74,15 +89,21 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request={"audio/wav": OpenApiTypes.BINARY},
-        responses={200: LiveSessionSerializer, 400: FieldErrorsSerializer, 409: ErrorSerializer, **ERRORS},
+        responses={
+            200: LiveSessionSerializer,
+            400: FieldErrorsSerializer,
+            409: ErrorSerializer,
+            413: ErrorSerializer,
+            **ERRORS,
+        },
         examples=[
             OpenApiExample("one second of 16 kHz mono WAV", value="RIFF....WAVEfmt ...", request_only=True)
         ],
     )
     @action(detail=True, methods=["post"], parser_classes=[WavParser])
     def chunks(self, request, pk=None):
-        """Append about a second of audio (a WAV file as the body, any rate, mono or stereo);
-        answers every window classified so far, times from the session's start."""
+        """Append about a second of audio (an uncompressed WAV file as the body, 8-48 kHz, mono or
+        stereo, 10 ms to 5 s); answers every window classified so far, times from the session's start."""
         session = self.get_object()
         data = request.data if isinstance(request.data, bytes) else b""
         try:

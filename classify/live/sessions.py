@@ -24,7 +24,7 @@ from django.utils import timezone
 from classify.clips import intake
 from classify.infra import queue
 from classify.models import LiveChunk, LiveSession
-from ml.audio import SAMPLE_RATE, is_unusual, to_mono_16k
+from ml.audio import SAMPLE_RATE, to_mono_16k
 
 RATE = SAMPLE_RATE
 # Windows re-classified at each chunk: the last few seconds, so a window that grew is redone.
@@ -70,19 +70,48 @@ def open_session(owner) -> LiveSession:
     return LiveSession.objects.create(owner=owner)
 
 
+# What a live chunk may be, checked from its header before a sample is decoded: PCM or float WAV
+# (what browsers and scripts record), 8-48 kHz, mono or stereo, 10 ms to LIVE_MAX_CHUNK_S long.
+CHUNK_RATES_HZ = (8_000, 48_000)
+CHUNK_MAX_CHANNELS = 2
+CHUNK_MIN_S = 0.01
+CHUNK_SUBTYPES = {"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"}
+CHUNK_HEADER_BYTES = 4096
+
+
+def max_chunk_bytes() -> int:
+    """The most bytes a valid chunk can take: the body is read no further than this."""
+    return settings.LIVE_MAX_CHUNK_S * CHUNK_RATES_HZ[1] * CHUNK_MAX_CHANNELS * 4 + CHUNK_HEADER_BYTES
+
+
 def decode_chunk(data: bytes) -> np.ndarray:
-    """A WAV chunk (any rate, mono or stereo) as 16 kHz mono int16."""
+    """A WAV chunk as 16 kHz mono int16, its header checked before anything is decoded."""
     if not data:
         raise LiveRefused("The chunk is empty.")
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        raise LiveRefused("The chunk is not a WAV file we can read.") from None
+    if info.format not in ("WAV", "WAVEX") or info.subtype not in CHUNK_SUBTYPES:
+        raise LiveRefused("A chunk must be an uncompressed WAV file (PCM or float samples).")
+    low, high = CHUNK_RATES_HZ
+    if not low <= info.samplerate <= high or not 1 <= info.channels <= CHUNK_MAX_CHANNELS:
+        raise LiveRefused(
+            f"A chunk must be mono or stereo at {low // 1000}-{high // 1000} kHz, not {info.channels} "
+            f"channel(s) at {info.samplerate} Hz."
+        )
+    if info.frames > info.samplerate * settings.LIVE_MAX_CHUNK_S:
+        raise LiveRefused(f"A chunk may hold at most {settings.LIVE_MAX_CHUNK_S} s of audio.")
+    if info.frames < info.samplerate * CHUNK_MIN_S:
+        raise LiveRefused(f"A chunk must hold at least {CHUNK_MIN_S * 1000:.0f} ms of audio.")
     try:
         samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         raise LiveRefused("The chunk is not a WAV file we can read.") from None
-    if rate < 1000 or is_unusual(rate, samples.shape[1]):
-        raise LiveRefused("The chunk's sample rate or channel count is not a recording's.")
-    if len(samples) > rate * settings.LIVE_MAX_CHUNK_S:
-        raise LiveRefused(f"A chunk may hold at most {settings.LIVE_MAX_CHUNK_S} s of audio.")
-    return (np.clip(to_mono_16k(samples, rate), -1, 1) * 32767).astype("<i2")
+    pcm = (np.clip(to_mono_16k(samples, rate), -1, 1) * 32767).astype("<i2")
+    if not len(pcm):
+        raise LiveRefused(f"A chunk must hold at least {CHUNK_MIN_S * 1000:.0f} ms of audio.")
+    return pcm
 
 
 def add_chunk(session: LiveSession, data: bytes) -> LiveSession:

@@ -1,0 +1,61 @@
+"""Live chunks are checked from their header before anything is decoded, and the body is read no
+further than a valid chunk can reach."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile
+
+from classify.live import sessions
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wav(
+    seconds: float, rate: int = 16_000, channels: int = 1, subtype: str = "PCM_16", fmt: str = "WAV"
+) -> bytes:
+    frames = int(seconds * rate)
+    samples = 0.2 * np.sin(np.arange(frames) / 7.0)[:, None].repeat(channels, axis=1)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples.astype(np.float32), rate, format=fmt, subtype=subtype)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def session_id(alice_api):
+    return alice_api.post("/api/live/").json()["id"]
+
+
+def post(api, session_id, body: bytes):
+    return api.post(f"/api/live/{session_id}/chunks/", body, content_type="audio/wav")
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (wav(0.5, fmt="FLAC", subtype="PCM_16"), "must be an uncompressed WAV file"),
+        (wav(0.02, rate=384_000, channels=8), "mono or stereo at 8-48 kHz, not 8 channel(s) at 384000 Hz"),
+        (wav(6.0), "at most 5 s of audio"),
+        (wav(0.0, rate=44_100), "at least 10 ms"),
+        (wav(1 / 44_100, rate=44_100), "at least 10 ms"),
+        (b"RIFF\x00\x00\x00\x00not a wave at all", "not a WAV file"),
+    ],
+)
+def test_a_chunk_outside_the_limits_is_refused_and_the_session_goes_on(alice_api, session_id, body, says):
+    refused = post(alice_api, session_id, body)
+    assert refused.status_code == 400 and says in refused.json()["detail"][0], refused.content
+    assert post(alice_api, session_id, wav(1.0)).status_code == 200  # nothing broken: no 500 after
+
+
+def test_a_body_larger_than_any_valid_chunk_is_refused_unread(alice_api, session_id):
+    too_big = b"RIFF" + b"\x00" * (sessions.max_chunk_bytes() + 10)
+    refused = post(alice_api, session_id, too_big)
+    assert refused.status_code == 413 and "at most 5 s" in refused.json()["detail"]
+
+
+def test_stereo_48_khz_float_chunks_are_taken(alice_api, session_id):
+    taken = post(alice_api, session_id, wav(1.0, rate=48_000, channels=2, subtype="FLOAT"))
+    assert taken.status_code == 200 and taken.json()["received_s"] == pytest.approx(1.0, abs=0.01)
