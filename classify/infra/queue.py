@@ -4,9 +4,12 @@ by the name of its function in classify/worker/tasks.py."""
 from __future__ import annotations
 
 import functools
+import logging
 
 from django.conf import settings
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 _TASKS = "classify.worker.tasks."
 CLASSIFY_CLIP = _TASKS + "classify_clip"
@@ -15,14 +18,27 @@ TRAIN_MODEL = _TASKS + "train_model"
 SWEEP = _TASKS + "sweep_stale_clips"
 
 
-def enqueue(task: str, *args, label: str, **options) -> None:
+def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **options) -> None:
     """Queue `task(*args)` once the current transaction commits (at once outside one), so a
-    worker never looks for a row that is not committed yet. `options` are django-q2's (timeout)."""
+    worker never looks for a row that is not committed yet. `options` are django-q2's (timeout).
+
+    The rows are committed by then, so a broker that is down must not turn the request into an
+    error: the failure is logged and the work waits in its row, where the keepers' lost-task rule
+    (classify/clips/state.py) sends it again once the broker is back. Work no keeper sends again
+    (`resent_by_keepers=False`: a training run) lets the error through. In sync mode (tests) the
+    task runs here and its errors propagate."""
     from django_q.tasks import async_task
 
-    transaction.on_commit(
-        lambda: async_task(task, *args, task_name=label, sync=settings.CLASSIFY_SYNC, **options)
-    )
+    def send() -> None:
+        if settings.CLASSIFY_SYNC or not resent_by_keepers:
+            async_task(task, *args, task_name=label, sync=settings.CLASSIFY_SYNC, **options)
+            return
+        try:
+            async_task(task, *args, task_name=label, **options)
+        except Exception:
+            logger.exception("could not queue %s (%s); it stays in its row for the keepers", label, task)
+
+    transaction.on_commit(send)
 
 
 @functools.cache

@@ -16,7 +16,8 @@ from ml.audio import AUDIO_TYPES
 
 # Answer at most this much per range request: players ask for "bytes=0-" and then for more.
 MAX_RANGE_BYTES = 4 * 1024 * 1024
-_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# At most 18 digits a side: more is no file size, and int() refuses past 4,300 digits.
+_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
 _TYPES_BY_SUFFIX = dict(AUDIO_TYPES.values())
 # A stored clip is only ever audio: nothing in it may run, even if a browser is asked to render it.
 AUDIO_ONLY_POLICY = "default-src 'none'; media-src 'self'; sandbox"

@@ -67,3 +67,8 @@ def test_a_stored_file_with_an_unknown_suffix_is_only_ever_downloaded(
     response = alice_browser.get(f"/clips/{clip.pk}/audio/")
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment")
+
+
+def test_an_absurdly_long_range_is_unsatisfiable_not_missing(alice_browser, polyglot_clip):
+    response = alice_browser.get(f"/clips/{polyglot_clip.pk}/audio/", HTTP_RANGE="bytes=" + "9" * 5000 + "-")
+    assert response.status_code == 416 and response["Content-Range"].startswith("bytes */")
