@@ -18,6 +18,7 @@ import numpy as np
 import soundfile
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -114,29 +115,50 @@ def decode_chunk(data: bytes) -> np.ndarray:
     return pcm
 
 
+def _locked(session_id) -> LiveSession:
+    """The session's row, locked until the transaction ends: chunks and `finish` of one session
+    take turns (two at once would both read the same length and overlap)."""
+    locked = LiveSession.objects.select_for_update().filter(pk=session_id).first()
+    if locked is None:
+        raise LiveClosed("This live session no longer exists; start a new one.")
+    return locked
+
+
 def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
     """Append a chunk, queue the classification of the newest windows, and wait (at most
     LIVE_WAIT_S) until the worker has classified up to it."""
-    if session.status != LiveSession.Status.OPEN:
-        raise LiveClosed(f"This live session is {session.status}; start a new one.")
     pcm = decode_chunk(data)
-    received_s = session.received_s + len(pcm) / RATE
-    if received_s > settings.LIVE_MAX_S:
-        expire(session, "The live session reached its length limit.")
+    too_long = False
+    with transaction.atomic():
+        locked = _locked(session.pk)
+        if locked.status != LiveSession.Status.OPEN:
+            raise LiveClosed(f"This live session is {locked.status}; start a new one.")
+        received_s = locked.received_s + len(pcm) / RATE
+        too_long = received_s > settings.LIVE_MAX_S
+        if not too_long:
+            LiveChunk.objects.create(
+                session=locked,
+                start_sample=round(locked.received_s * RATE),
+                samples=len(pcm),
+                pcm=pcm.tobytes(),
+            )
+            LiveSession.objects.filter(pk=locked.pk).update(
+                received_s=received_s, last_chunk_at=timezone.now()
+            )
+            enqueue(locked.pk)
+    if too_long:
+        expire(locked, "The live session reached its length limit.")
         raise LiveClosed(
             f"The live session reached its limit of {settings.LIVE_MAX_S / 60:.0f} min and was stopped; "
             "its audio is not kept. Stop earlier to keep a recording."
         )
-    LiveChunk.objects.create(
-        session=session, start_sample=round(session.received_s * RATE), samples=len(pcm), pcm=pcm.tobytes()
-    )
-    LiveSession.objects.filter(pk=session.pk).update(received_s=received_s, last_chunk_at=timezone.now())
-    enqueue(session.pk)
     deadline = time.monotonic() + settings.LIVE_WAIT_S
     while True:
-        session.refresh_from_db(fields=["classified_s", "windows", "received_s", "status"])
-        if session.classified_s >= received_s - 1e-6 or time.monotonic() > deadline:
-            return session
+        current = LiveSession.objects.filter(pk=locked.pk).first()
+        if current is None:  # removed while we waited (expired by the sweeper, account deleted)
+            raise LiveClosed("This live session was closed while the chunk was being classified.")
+        if current.classified_s >= received_s - 1e-6 or time.monotonic() > deadline:
+            return current
         time.sleep(0.03)
 
 
@@ -145,27 +167,35 @@ def enqueue(session_id) -> None:
 
 
 def finish(session: LiveSession):
-    """The whole recording as an ordinary clip (stored, classified in full, in the history)."""
-    if session.status != LiveSession.Status.OPEN:
-        raise LiveClosed(f"This live session is {session.status}.")
-    pcm = read_pcm(session)
-    buffer = io.BytesIO()
-    soundfile.write(buffer, pcm, RATE, format="WAV", subtype="PCM_16")
-    stamp = timezone.localtime(session.created_at).strftime("%Y-%m-%d-%H-%M-%S")
-    upload = SimpleUploadedFile(f"live-{stamp}.wav", buffer.getvalue(), content_type="audio/wav")
-    try:
-        clip = intake.create_clip(session.owner, upload)
-    except intake.UploadOverLimit:
+    """The whole recording as an ordinary clip (stored, classified in full, in the history). A
+    second call answers the same clip; chunks after it are refused."""
+    refused: intake.UploadRejected | None = None
+    with transaction.atomic():
+        locked = _locked(session.pk)
+        if locked.status == LiveSession.Status.FINISHED and locked.clip is not None:
+            return locked.clip
+        if locked.status != LiveSession.Status.OPEN:
+            raise LiveClosed(f"This live session is {locked.status}.")
+        pcm = read_pcm(locked)
+        buffer = io.BytesIO()
+        soundfile.write(buffer, pcm, RATE, format="WAV", subtype="PCM_16")
+        stamp = timezone.localtime(locked.created_at).strftime("%Y-%m-%d-%H-%M-%S")
+        upload = SimpleUploadedFile(f"live-{stamp}.wav", buffer.getvalue(), content_type="audio/wav")
+        try:
+            clip = intake.create_clip(locked.owner, upload)
+        except intake.UploadRejected as error:
+            refused = error
+        else:
+            LiveSession.objects.filter(pk=locked.pk).update(status=LiveSession.Status.FINISHED, clip=clip)
+            drop_audio(locked)
+            return clip
+    if isinstance(refused, intake.UploadOverLimit):
         # The audio is fine, the user's limit is not: keep the session (and its idle clock fresh)
         # so that finishing again later keeps the recording.
-        LiveSession.objects.filter(pk=session.pk).update(last_chunk_at=timezone.now())
-        raise
-    except intake.UploadRejected:
-        expire(session, "The recording could not be kept.")
-        raise
-    LiveSession.objects.filter(pk=session.pk).update(status=LiveSession.Status.FINISHED, clip=clip)
-    drop_audio(session)
-    return clip
+        LiveSession.objects.filter(pk=locked.pk).update(last_chunk_at=timezone.now())
+    else:
+        expire(locked, "The recording could not be kept.")
+    raise refused
 
 
 def expire(session: LiveSession, reason: str) -> None:

@@ -114,7 +114,8 @@ def warm_ratio(classifier, corpus: Path | None, audio_s: float, repeats: int) ->
     from ml.pretrained import Pretrained
 
     alone = Pretrained(threads=1)
-    ours, theirs = [], []
+    ours: list[float] = []
+    theirs: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "long.flac"
         soundfile.write(path, mixed_recording(corpus, audio_s, seed=1), SAMPLE_RATE)
@@ -137,7 +138,8 @@ def warm_ratio(classifier, corpus: Path | None, audio_s: float, repeats: int) ->
 def cold_ratio(model: Path, repeats: int) -> None:
     import subprocess
 
-    ours, tensorflow = [], []
+    ours: list[float] = []
+    tensorflow: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "one-second.wav"
         tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)

@@ -59,3 +59,33 @@ def test_a_body_larger_than_any_valid_chunk_is_refused_unread(alice_api, session
 def test_stereo_48_khz_float_chunks_are_taken(alice_api, session_id):
     taken = post(alice_api, session_id, wav(1.0, rate=48_000, channels=2, subtype="FLOAT"))
     assert taken.status_code == 200 and taken.json()["received_s"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_finishing_twice_at_once_makes_one_clip_and_later_chunks_are_refused(alice, session_id):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from classify.models import Clip
+
+    client = APIClient()
+    client.force_authenticate(alice)
+    assert post(client, session_id, wav(2.0)).status_code == 200
+
+    def finish(_):
+        try:
+            other = APIClient()
+            other.force_authenticate(alice)
+            return other.post(f"/api/live/{session_id}/finish/")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(finish, range(2)))
+    assert [a.status_code for a in answers] == [201, 201], [a.content for a in answers]
+    assert (
+        answers[0].json()["id"] == answers[1].json()["id"] and Clip.objects.filter(owner=alice).count() == 1
+    )
+    late = post(client, session_id, wav(1.0))
+    assert late.status_code == 409 and "finished" in late.json()["detail"]
