@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Sum
@@ -132,6 +133,10 @@ def create_clip(owner, uploaded: UploadedFile) -> Clip:
     clip.file.save(f"recording{suffix}", uploaded, save=False)
     try:
         with transaction.atomic():
+            # The owner's row, locked: parallel uploads of one user count the quota in turn,
+            # so together they cannot pass it (each alone did, above).
+            get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
+            check_quota(owner, clip.size_bytes)
             clip.save()
             state.send(clip.pk)
     except Exception:

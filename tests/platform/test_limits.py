@@ -76,3 +76,25 @@ def test_the_storage_quota_refuses_with_a_message_and_stores_nothing(alice_api, 
     assert refused.status_code == 400
     assert "storage is full" in refused.json()["file"][0] and "Delete some clips" in refused.json()["file"][0]
     assert Clip.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_uploads_cannot_pass_the_storage_quota_together(alice, music_wav, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    size = music_wav.stat().st_size
+    settings.USER_STORAGE_QUOTA_BYTES = 3 * size + size // 2  # room for three
+
+    def upload(_):
+        try:
+            return intake.create_clip(alice, as_upload(music_wav)).pk
+        except intake.UploadOverLimit:
+            return None
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        kept = [pk for pk in pool.map(upload, range(8)) if pk]
+    assert len(kept) == 3 and Clip.objects.filter(owner=alice).count() == 3
