@@ -11,7 +11,9 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from accounts.forms import DeleteAccountForm, SignUpForm
+from accounts.lockout import client_address
 from classify.clips import removal
+from classify.infra import limits
 
 
 def signup(request):
@@ -19,6 +21,11 @@ def signup(request):
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        try:
+            limits.take_signup(client_address(request) or "unknown")
+        except limits.LimitReached as reached:
+            form.add_error(None, f"Too many new accounts from your address: {reached}.")
+            return render(request, "registration/signup.html", {"form": form}, status=429)
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.username}! Upload a clip to get started.")

@@ -178,6 +178,8 @@ UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 30 * 60, minimum=1)
 # Files per user (HTML form and API together, counted per file) and corrections per user.
 UPLOAD_RATE = envrate("UPLOAD_RATE", "120/hour")
 CORRECTION_RATE = envrate("CORRECTION_RATE", "60/minute")
+# New accounts per client address (behind TRUSTED_PROXY_COUNT proxies, the forwarded one).
+SIGNUP_RATE = envrate("SIGNUP_RATE", "10/hour")
 # Bytes of audio one user may keep stored (0: no quota).
 USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 2 * 1024 * 1024 * 1024)
 # Live sessions: at most this long, closed after this long without a chunk, chunks of at most

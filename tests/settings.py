@@ -18,6 +18,7 @@ CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", True)  # noqa: F405
 # Limits high enough for the suite; the tests about limits set their own.
 UPLOAD_RATE = "1000/minute"
 CORRECTION_RATE = "1000/minute"
+SIGNUP_RATE = "1000/minute"
 # Serve static files straight from the source folders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -42,9 +42,10 @@ class LimitReached(Exception):
         self.wait_s = wait_s
 
 
-def take(scope: str, user_id: int, rate: Rate, amount: int = 1, now: float | None = None) -> None:
-    """Count `amount` events of `scope` for a user, or raise LimitReached (counting nothing)."""
-    key = f"limit:{scope}:{user_id}"
+def take(scope: str, who: int | str, rate: Rate, amount: int = 1, now: float | None = None) -> None:
+    """Count `amount` events of `scope` for a user (or an address), or raise LimitReached
+    (counting nothing)."""
+    key = f"limit:{scope}:{who}"
     with _locked(key):
         now = time.time() if now is None else now
         history = [t for t in cache.get(key, []) if t > now - rate.period_s]
@@ -85,3 +86,8 @@ def take_uploads(user_id: int, files: int = 1) -> None:
 
 def take_correction(user_id: int) -> None:
     take("corrections", user_id, Rate.parse(settings.CORRECTION_RATE))
+
+
+def take_signup(address: str) -> None:
+    """New accounts per client address: every per-user limit would otherwise multiply."""
+    take("signups", address, Rate.parse(settings.SIGNUP_RATE))

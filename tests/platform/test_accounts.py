@@ -72,3 +72,21 @@ def test_signing_out_says_so(client, alice):
     client.force_login(alice)
     response = client.post("/accounts/logout/", follow=True)
     assert b"You are signed out." in response.content
+
+
+def test_one_address_cannot_make_accounts_without_end(settings):
+    from django.core.cache import cache
+    from django.test import Client
+
+    cache.clear()
+    settings.SIGNUP_RATE = "3/hour"
+    statuses = []
+    for n in range(5):
+        password = f"a-Long-and-unusual-passw0rd-{n}"
+        response = Client().post(
+            "/accounts/signup/", {"username": f"spray{n}", "password1": password, "password2": password}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [302] * 3 + [429] * 2
+    assert "Too many new accounts from your address" in response.content.decode()
+    assert User.objects.filter(username__startswith="spray").count() == 3
