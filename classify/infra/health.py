@@ -42,6 +42,8 @@ def check_worker() -> str:
         raise RuntimeError("no worker has reported yet")
     if age_s > WORKER_HEARTBEAT_MAX_S:
         raise RuntimeError(f"the last worker heartbeat is {age_s:.0f} s old")
+    if (error := heartbeat.model_error()) is not None:
+        raise RuntimeError(error)
     return f"ok, heartbeat {age_s:.0f} s ago"
 
 

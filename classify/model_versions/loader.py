@@ -10,11 +10,14 @@ import threading
 from django.conf import settings
 from django.db import DatabaseError
 
+from classify.infra import heartbeat
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _classifier = None
 _loaded = None  # (version, files) of what _classifier holds; None for the bundled folder
+_unloadable = None  # the active version that failed to load here (not tried again per clip)
 
 
 def wanted_version() -> tuple[str, str] | None:
@@ -32,17 +35,28 @@ def wanted_version() -> tuple[str, str] | None:
 
 def get_classifier():
     """The classifier for the next clip: the one loaded, unless the active version changed."""
-    global _classifier, _loaded
+    global _classifier, _loaded, _unloadable
     wanted = wanted_version()
-    if _classifier is not None and wanted == _loaded:
+    if _classifier is not None and wanted in (_loaded, _unloadable):
         return _classifier
     with _lock:
         if _classifier is None or wanted != _loaded:
             from classify.model_versions.registry import local_folder
             from ml.inference import Classifier
 
-            folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else local_folder(*wanted)
-            classifier = Classifier.load(folder)
+            try:
+                folder = settings.CLASSIFIER_MODEL_DIR if wanted is None else local_folder(*wanted)
+                classifier = Classifier.load(folder)
+            except Exception as error:
+                # Keep serving with the model this worker has, and say why it did not switch.
+                name = wanted[0] if wanted else "the bundled model"
+                logger.exception("could not load model %s", name)
+                heartbeat.report_model_error(f"a worker could not load model {name} ({type(error).__name__})")
+                if _classifier is None:
+                    raise
+                _unloadable = wanted
+                return _classifier
+            heartbeat.report_model_error(None)
             if _classifier is not None:
                 classifier.warm_up()
                 logger.info("switched from model %s to %s", _classifier.version, classifier.version)

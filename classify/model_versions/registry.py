@@ -123,6 +123,26 @@ def worse_than_active(candidate: ModelVersion) -> list[str]:
     return reasons
 
 
+def check_serves(version: ModelVersion) -> None:
+    """Load the version's files as a worker would and classify a few seconds of a generated
+    chord: a version whose files are missing or corrupt never becomes active. (No TensorFlow:
+    both networks run under LiteRT, so the web process can do this.)"""
+    import numpy as np
+
+    from ml.inference import Classifier
+
+    rate = 16_000
+    t = np.arange(3 * rate) / rate
+    chord = sum(0.1 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)).astype(np.float32)
+    try:
+        Classifier.load(local_folder(version.version, version.files)).classify_samples(chord)
+    except Exception as error:  # any failure to load or run is a reason to refuse, stated
+        logger.warning("model %s does not serve: %r", version.version, error)
+        raise PromotionRefused(
+            f"{version.version} cannot serve: its files do not load or do not classify ({type(error).__name__})."
+        ) from None
+
+
 def promote(candidate: ModelVersion, by, force: bool = False) -> ModelVersion:
     """Make `candidate` the active model (rolling back is promoting an older version). One that
     scored worse than the active model on a held-out set needs force=True, which is recorded."""
@@ -131,6 +151,7 @@ def promote(candidate: ModelVersion, by, force: bool = False) -> ModelVersion:
     reasons = worse_than_active(candidate)
     if reasons and not force:
         raise PromotionRefused("It scored worse than the active model: " + "; ".join(reasons) + ".")
+    check_serves(candidate)
     with transaction.atomic():
         ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(
             status=ModelVersion.Status.RETIRED

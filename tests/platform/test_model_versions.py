@@ -127,3 +127,36 @@ def test_training_without_a_corpus_on_the_worker_fails_with_a_message(admin_user
         training.run_training(run.pk)
     run.refresh_from_db()
     assert run.status == "failed" and "is not on this worker (TRAINING_CORPUS_DIR)" in run.error
+
+
+def test_a_version_whose_files_are_corrupt_cannot_be_promoted(settings, tmp_path, admin_user):
+    from classify.infra import storage
+
+    registry.register_shipped()
+    broken = copied_version(settings, tmp_path, "broken-1", comparison(0.9, 0.8))
+    storage.delete(f"{broken.files}/model.tflite")
+    storage.save(f"{broken.files}/model.tflite", b"not a network at all")
+    with pytest.raises(registry.PromotionRefused, match="broken-1 cannot serve"):
+        registry.promote(broken, admin_user)
+    assert ModelVersion.objects.get(status="active").version == bundled_version()
+
+
+def test_a_worker_that_cannot_load_the_active_version_keeps_its_model_and_says_it_is_not_ready(
+    settings, tmp_path, client
+):
+    from classify.infra import heartbeat, storage
+
+    settings.MODEL_CACHE_DIR = str(tmp_path / "cache")
+    registry.register_shipped()
+    serving = loader.get_classifier()
+    broken = copied_version(settings, tmp_path, "broken-2")
+    storage.delete(f"{broken.files}/model.tflite")
+    storage.save(f"{broken.files}/model.tflite", b"not a network at all")
+    # Made active behind promotion's back (as a database restore or a bad copy could).
+    ModelVersion.objects.filter(status="active").update(status="retired")
+    ModelVersion.objects.filter(pk=broken.pk).update(status="active")
+    assert loader.get_classifier() is serving and loader.get_classifier() is serving
+    heartbeat.beat()
+    worker = client.get("/readyz").json()["checks"]["worker"]
+    assert worker["ok"] is False and "could not load model broken-2" in worker["detail"]
+    heartbeat.report_model_error(None)
