@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -57,7 +58,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return obj is not None and obj.status in (ModelVersion.Status.FAILED, ModelVersion.Status.CANDIDATE)
+        return (
+            obj is not None
+            and obj.status in (ModelVersion.Status.FAILED, ModelVersion.Status.CANDIDATE)
+            and super().has_delete_permission(request, obj)
+        )
 
     @admin.display(description="stage")
     def stage(self, version: ModelVersion) -> str:
@@ -114,6 +119,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/classify/modelversion/train.html", context)
 
     def compare_view(self, request, pk: int):
+        if not request.user.has_perm("classify.view_modelversion"):
+            raise PermissionDenied
         version = get_object_or_404(ModelVersion, pk=pk)
         sets = []
         for name, held_out in version.comparison.get("sets", {}).items():

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, F, Max, Q, Sum, When
 from django.shortcuts import get_object_or_404, redirect, render
@@ -186,5 +187,8 @@ def clip_delete(request, clip_id: int):
 
 @staff_member_required
 def admin_clip_audio(request, clip_id: int):
-    """Any clip's audio, for staff in admin (the owners' own view answers 404 to everyone else)."""
+    """Any clip's audio, for staff allowed to see clips in admin (the owners' own view answers 404
+    to everyone else)."""
+    if not request.user.has_perm("classify.view_clip"):
+        raise PermissionDenied
     return audio_response(request, get_object_or_404(Clip, pk=clip_id))

@@ -160,3 +160,25 @@ def test_a_worker_that_cannot_load_the_active_version_keeps_its_model_and_says_i
     worker = client.get("/readyz").json()["checks"]["worker"]
     assert worker["ok"] is False and "could not load model broken-2" in worker["detail"]
     heartbeat.report_model_error(None)
+
+
+def test_staff_without_model_permissions_cannot_compare_delete_or_hear_other_peoples_audio(
+    django_user_model, alice, music_wav
+):
+    from django.test import Client
+
+    from classify.clips import intake
+    from tests.conftest import as_upload
+
+    registry.register_shipped()
+    candidate = ModelVersion.objects.create(version="cand-1", status="candidate", files="models/none")
+    clip = intake.create_clip(alice, as_upload(music_wav))
+    staff = django_user_model.objects.create_user("sam", "sam@example.com", "a-Long-and-unusual-passw0rd")
+    staff.is_staff = True
+    staff.save()
+    client = Client()
+    client.force_login(staff)
+    assert client.get(f"/admin/classify/modelversion/{candidate.pk}/compare/").status_code == 403
+    assert client.post(f"/admin/classify/modelversion/{candidate.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get(f"/staff/clips/{clip.pk}/audio/").status_code == 403
+    assert ModelVersion.objects.filter(pk=candidate.pk).exists()
