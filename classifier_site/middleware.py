@@ -49,9 +49,11 @@ class HealthProbes:
 
             return _no_store(JsonResponse(liveness()))
         if request.path_info == "/readyz":
-            from classify.infra.health import readiness
+            from classify.infra.health import may_see_details, readiness
 
             ready, body = readiness()
+            if not may_see_details(request.headers.get("Authorization", "")):
+                body = {"status": body["status"]}
             return _no_store(JsonResponse(body, status=200 if ready else 503))
         return self.get_response(request)
 

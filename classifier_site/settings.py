@@ -221,6 +221,9 @@ CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 120)
 # On SIGTERM a qcluster lets each worker finish its clip, and kills what runs after this long.
 QCLUSTER_STOP_GRACE_S = envint("QCLUSTER_STOP_GRACE_S", 8)
 
+# Monitors that send "Authorization: Bearer HEALTH_TOKEN" to /readyz see each check's detail;
+# everyone else sees only ready or not ready.
+HEALTH_TOKEN = envstr("HEALTH_TOKEN")
 REDIS_URL = envstr("REDIS_URL")
 # One cache shared by every web process and machine (throttles and limits count there): Redis
 # when REDIS_URL is set, else a table in PostgreSQL (`manage.py createcachetable`, run by migrate).

@@ -7,10 +7,12 @@ and the file storage (folder or bucket) takes a write.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection
 
 from classify.infra import heartbeat, queue, storage
@@ -47,8 +49,25 @@ def check_worker() -> str:
     return f"ok, heartbeat {age_s:.0f} s ago"
 
 
+STORAGE_CHECK_EVERY_S = 10.0
+_storage_checked: tuple[float, str | None] = (-STORAGE_CHECK_EVERY_S, None)  # (when, error or None)
+
+
 def check_storage() -> str:
-    storage.check_writable()
+    """Write, read and delete a probe object at most every STORAGE_CHECK_EVERY_S per process: a
+    probe asked many times a second must not cost a storage round trip (billed on S3) each time."""
+    global _storage_checked
+    checked_at, error = _storage_checked
+    if time.monotonic() - checked_at >= STORAGE_CHECK_EVERY_S:
+        try:
+            storage.check_writable()
+            error = None
+        except Exception as failure:
+            logger.warning("storage check failed: %r", failure)
+            error = "unreachable or refusing writes (see the server's log)"
+        _storage_checked = (time.monotonic(), error)
+    if error is not None:
+        raise RuntimeError(error)
     return "ok"
 
 
@@ -76,3 +95,9 @@ def readiness() -> tuple[bool, dict]:
         ready &= ok
         results[name] = {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
     return ready, {"status": "ready" if ready else "not ready", "checks": results}
+
+
+def may_see_details(authorization: str) -> bool:
+    """Each check's detail (queue depth, heartbeat age) is for monitors holding HEALTH_TOKEN."""
+    token = settings.HEALTH_TOKEN
+    return bool(token) and hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode())

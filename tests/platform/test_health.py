@@ -8,6 +8,7 @@ import pytest
 from classify.infra import heartbeat
 
 pytestmark = pytest.mark.django_db
+MONITOR = "Bearer tests-health-token"  # HEALTH_TOKEN in tests/settings.py
 
 
 def test_healthz_answers_anyone_on_any_host(client):
@@ -20,7 +21,7 @@ def test_readyz_waits_for_a_worker_heartbeat(client):
     from django.core.cache import cache
 
     cache.delete(heartbeat.HEARTBEAT_KEY)
-    response = client.get("/readyz")
+    response = client.get("/readyz", HTTP_AUTHORIZATION=MONITOR)
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "not ready"
@@ -32,7 +33,7 @@ def test_readyz_waits_for_a_worker_heartbeat(client):
     assert all(body["checks"][name]["ok"] for name in ("database", "broker", "storage"))
 
     heartbeat.beat()
-    response = client.get("/readyz")
+    response = client.get("/readyz", HTTP_AUTHORIZATION=MONITOR)
     assert response.status_code == 200 and response.json()["status"] == "ready"
 
 
@@ -42,7 +43,7 @@ def test_readyz_is_not_ready_with_an_old_heartbeat(client):
     from django.core.cache import cache
 
     cache.set(heartbeat.HEARTBEAT_KEY, time.time() - 120, timeout=None)
-    body = client.get("/readyz").json()
+    body = client.get("/readyz", HTTP_AUTHORIZATION=MONITOR).json()
     assert body["checks"]["worker"]["ok"] is False and "120 s old" in body["checks"]["worker"]["detail"]
 
 
@@ -50,3 +51,24 @@ def test_probes_are_not_redirected_to_https(client, settings):
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/healthz").status_code == 200
     assert client.get("/", follow=False).status_code == 301
+
+
+def test_readyz_tells_anonymous_callers_only_ready_or_not(client):
+    heartbeat.beat()
+    assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.get("/readyz", HTTP_AUTHORIZATION="Bearer wrong").json() == {"status": "ready"}
+    assert set(client.get("/readyz", HTTP_AUTHORIZATION=MONITOR).json()["checks"]) == {
+        "database", "broker", "worker", "storage"
+    }  # fmt: skip
+
+
+def test_the_storage_probe_writes_at_most_every_few_seconds(client):
+    from classify.infra import health
+
+    health._storage_checked = (-health.STORAGE_CHECK_EVERY_S, None)
+    heartbeat.beat()
+    client.get("/readyz")
+    probed_at = health._storage_checked[0]
+    for _ in range(20):
+        assert client.get("/readyz").status_code == 200
+    assert health._storage_checked[0] == probed_at  # twenty probes, one storage round trip

@@ -14,6 +14,7 @@ from classify.model_versions import loader, registry, training
 from classify.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
+MONITOR = "Bearer tests-health-token"  # HEALTH_TOKEN in tests/settings.py
 
 
 def bundled_version() -> str:
@@ -157,7 +158,7 @@ def test_a_worker_that_cannot_load_the_active_version_keeps_its_model_and_says_i
     ModelVersion.objects.filter(pk=broken.pk).update(status="active")
     assert loader.get_classifier() is serving and loader.get_classifier() is serving
     heartbeat.beat()
-    worker = client.get("/readyz").json()["checks"]["worker"]
+    worker = client.get("/readyz", HTTP_AUTHORIZATION=MONITOR).json()["checks"]["worker"]
     assert worker["ok"] is False and "could not load model broken-2" in worker["detail"]
     heartbeat.report_model_error(None)
 
@@ -179,6 +180,9 @@ def test_staff_without_model_permissions_cannot_compare_delete_or_hear_other_peo
     client = Client()
     client.force_login(staff)
     assert client.get(f"/admin/classify/modelversion/{candidate.pk}/compare/").status_code == 403
-    assert client.post(f"/admin/classify/modelversion/{candidate.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/classify/modelversion/{candidate.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
     assert client.get(f"/staff/clips/{clip.pk}/audio/").status_code == 403
     assert ModelVersion.objects.filter(pk=candidate.pk).exists()
