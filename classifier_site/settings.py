@@ -187,6 +187,8 @@ USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 2 * 1024 * 1024 * 
 LIVE_MAX_S = envint("LIVE_MAX_S", UPLOAD_MAX_DURATION_S)
 LIVE_IDLE_S = envint("LIVE_IDLE_S", 120)
 LIVE_MAX_CHUNK_S = 5
+# Live chunks per user (a recorder sends about one a second; a burst after a stall is fine).
+LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "120/minute")
 LIVE_WAIT_S = float(envint("LIVE_WAIT_MS", 1500)) / 1000
 # A failed clip's file is kept this long (for staff to look at), then removed by the sweeper.
 FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)

@@ -19,6 +19,7 @@ CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", True)  # noqa: F405
 UPLOAD_RATE = "1000/minute"
 CORRECTION_RATE = "1000/minute"
 SIGNUP_RATE = "1000/minute"
+LIVE_CHUNK_RATE = "1000/minute"
 # Serve static files straight from the source folders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

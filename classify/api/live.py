@@ -94,6 +94,7 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
             400: FieldErrorsSerializer,
             409: ErrorSerializer,
             413: ErrorSerializer,
+            429: ErrorSerializer,
             **ERRORS,
         },
         examples=[
@@ -110,6 +111,9 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
             session = sessions.add_chunk(session, data)
         except sessions.LiveClosed as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        except sessions.LiveThrottled as error:
+            headers = {"Retry-After": str(round(error.wait_s))}
+            return Response({"detail": str(error)}, status=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
         except sessions.LiveRefused as error:
             raise ValidationError({"detail": [str(error)]}) from None
         return Response(LiveSessionSerializer(session).data)

@@ -88,6 +88,10 @@ def take_correction(user_id: int) -> None:
     take("corrections", user_id, Rate.parse(settings.CORRECTION_RATE))
 
 
+def take_live_chunks(user_id: int) -> None:
+    take("live-chunks", user_id, Rate.parse(settings.LIVE_CHUNK_RATE))
+
+
 def take_signup(address: str) -> None:
     """New accounts per client address: every per-user limit would otherwise multiply."""
     take("signups", address, Rate.parse(settings.SIGNUP_RATE))

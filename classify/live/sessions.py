@@ -17,13 +17,14 @@ from datetime import timedelta
 import numpy as np
 import soundfile
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from classify.clips import intake
-from classify.infra import queue
+from classify.infra import limits, queue
 from classify.models import LiveChunk, LiveSession
 from ml.audio import SAMPLE_RATE, to_mono_16k
 
@@ -34,6 +35,14 @@ TAIL_S = 6.0
 
 class LiveRefused(Exception):
     """A chunk or a session we will not take; the message is for the person recording."""
+
+
+class LiveThrottled(LiveRefused):
+    """Over the per-user chunk rate: try again in `wait_s` seconds."""
+
+    def __init__(self, message: str, wait_s: float):
+        super().__init__(message)
+        self.wait_s = wait_s
 
 
 class LiveClosed(LiveRefused):
@@ -127,6 +136,10 @@ def _locked(session_id) -> LiveSession:
 def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
     """Append a chunk, queue the classification of the newest windows, and wait (at most
     LIVE_WAIT_S) until the worker has classified up to it."""
+    try:
+        limits.take_live_chunks(session.owner_id)
+    except limits.LimitReached as reached:
+        raise LiveThrottled(f"Too many live chunks: {reached}.", reached.wait_s) from None
     pcm = decode_chunk(data)
     too_long = False
     with transaction.atomic():
@@ -162,8 +175,19 @@ def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
         time.sleep(0.03)
 
 
+PENDING_TAIL_S = 30  # a pending mark outlives a lost task by no more than this
+
+
+def pending_key(session_id) -> str:
+    return f"live:pending-tail:{session_id}"
+
+
 def enqueue(session_id) -> None:
-    queue.enqueue(queue.CLASSIFY_LIVE, str(session_id), label=f"live {session_id}")
+    """Queue the session's tail task unless one is already waiting: a waiting task classifies up
+    to the newest chunk when it runs, so one per session is enough, and a flood of chunks cannot
+    flood the queue that clips share. The task clears the mark as it starts (classify/live/tails.py)."""
+    if cache.add(pending_key(session_id), 1, PENDING_TAIL_S):
+        queue.enqueue(queue.CLASSIFY_LIVE, str(session_id), label=f"live {session_id}")
 
 
 def finish(session: LiveSession):

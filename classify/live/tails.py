@@ -4,9 +4,10 @@ windows on the session (classify/live/sessions.py is the web side)."""
 from __future__ import annotations
 
 import numpy as np
+from django.core.cache import cache
 from django.db import transaction
 
-from classify.live.sessions import RATE, TAIL_S, read_pcm, stored_samples
+from classify.live.sessions import RATE, TAIL_S, pending_key, read_pcm, stored_samples
 from classify.model_versions.loader import get_classifier
 from classify.models import LiveSession
 
@@ -15,6 +16,7 @@ def classify_tail(session_id) -> None:
     """The worker's part: classify the last TAIL_S seconds and replace those windows. Windows
     start on the features' hop grid (47 frames of 512 samples, 1.504 s) from the session's
     start, so the tail starts on it too and its windows line up with the ones kept."""
+    cache.delete(pending_key(session_id))  # chunks from now on queue a task of their own
     session = LiveSession.objects.filter(pk=session_id, status=LiveSession.Status.OPEN).first()
     if session is None:
         return

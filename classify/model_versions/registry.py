@@ -133,7 +133,9 @@ def check_serves(version: ModelVersion) -> None:
 
     rate = 16_000
     t = np.arange(3 * rate) / rate
-    chord = np.sum([0.1 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)], axis=0).astype(np.float32)
+    chord = np.sum([0.1 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)], axis=0).astype(
+        np.float32
+    )
     try:
         Classifier.load(local_folder(version.version, version.files)).classify_samples(chord)
     except Exception as error:  # any failure to load or run is a reason to refuse, stated

@@ -89,3 +89,24 @@ def test_finishing_twice_at_once_makes_one_clip_and_later_chunks_are_refused(ali
     )
     late = post(client, session_id, wav(1.0))
     assert late.status_code == 409 and "finished" in late.json()["detail"]
+
+
+def test_a_flood_of_chunks_queues_one_tail_task_per_session(alice_api, session_id, settings):
+    from django_q.models import OrmQ
+
+    settings.CLASSIFY_SYNC = False  # the tasks wait in the (ORM) queue, as behind a busy worker
+    settings.LIVE_WAIT_S = 0
+    OrmQ.objects.all().delete()
+    for _ in range(6):
+        assert post(alice_api, session_id, wav(0.5)).status_code == 200
+    assert OrmQ.objects.count() == 1  # the waiting task will classify up to the newest chunk
+
+
+def test_chunks_past_the_users_rate_answer_429_with_when_to_retry(alice_api, session_id, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.LIVE_CHUNK_RATE = "3/minute"
+    answers = [post(alice_api, session_id, wav(0.5)) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert "Too many live chunks" in answers[-1].json()["detail"] and int(answers[-1]["Retry-After"]) > 0
