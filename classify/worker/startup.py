@@ -4,9 +4,10 @@ from __future__ import annotations
 
 
 def warm_up_worker(sender, proc_name: str, **kwargs) -> None:
-    """Each django-q2 worker process (recycled ones too) starts its lease keeper (heartbeat,
-    lease renewal, taking back clips of dead workers), then loads the model and runs one short
-    clip, so no user's clip pays for TensorFlow's start-up or numba's compiling."""
+    """Each django-q2 worker process (recycled ones too) loads the model and runs one short clip,
+    so no user's clip pays for the first call, then starts its lease keeper (heartbeat, lease
+    renewal, taking back clips of dead workers). The heartbeat therefore means "a worker with a
+    loaded model": /readyz is not ready while workers are still starting."""
     import logging
     import multiprocessing
 
@@ -15,10 +16,10 @@ def warm_up_worker(sender, proc_name: str, **kwargs) -> None:
 
     if multiprocessing.current_process().name == "MainProcess":
         return  # django-q2 runs a task in the caller (sync mode) through its worker loop too
-    start_keeper()
     try:
         classifier = get_classifier()
         classifier.warm_up()
         logging.getLogger(__name__).info("%s loaded model %s", proc_name, classifier.version)
     except Exception:  # a broken model must not stop the worker: tasks report the error
         logging.getLogger(__name__).exception("%s could not warm up the classifier", proc_name)
+    start_keeper()
