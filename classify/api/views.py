@@ -71,7 +71,7 @@ class ClipViewSet(
 
     @extend_schema(
         request={"multipart/form-data": ClipUploadSerializer},
-        responses={201: ClipSerializer, **BAD_REQUEST, **UNAUTHORISED, **TOO_MANY},
+        responses={201: ClipSerializer, **BAD_REQUEST, **UNAUTHORISED, **TOO_MANY, 507: ErrorSerializer},
     )
     def create(self, request, *args, **kwargs):
         upload = ClipUploadSerializer(data=request.data)
@@ -80,6 +80,8 @@ class ClipViewSet(
             clip = intake.create_clip(request.user, upload.validated_data["file"])
         except intake.UploadThrottled as error:
             raise Throttled(wait=error.wait_s, detail=str(error)) from None
+        except intake.StorageFull as error:
+            return Response({"detail": str(error)}, status=status.HTTP_507_INSUFFICIENT_STORAGE)
         except intake.UploadRejected as error:
             raise ValidationError({"file": [str(error)]}) from None
         data = ClipSerializer(self.get_queryset().get(pk=clip.pk), context={"request": request}).data

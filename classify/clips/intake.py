@@ -6,7 +6,9 @@ Views, the API and live mode's "finish" all call `create_clip`, so each rule liv
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from classify.clips import state
-from classify.infra import limits
+from classify.infra import limits, storage
 from classify.models import Clip
 from ml.audio import AUDIO_TYPES, AudioDecodeError, verify
 
@@ -31,6 +33,10 @@ class UploadRejected(Exception):
 
 class UploadOverLimit(UploadRejected):
     """Refused for the user's limits (rate, quota), not for the audio: it may be sent again."""
+
+
+class StorageFull(UploadRejected):
+    """The server's storage has no room: nothing was kept; the same file may be sent later."""
 
 
 class UploadThrottled(UploadOverLimit):
@@ -63,6 +69,8 @@ def _sha256(uploaded: UploadedFile) -> str:
     uploaded.seek(0)
     return digest.hexdigest()
 
+
+logger = logging.getLogger(__name__)
 
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -101,6 +109,21 @@ def local_copy(uploaded: UploadedFile) -> Iterator[Path]:
         yield Path(copy.name)
 
 
+def store_upload(name: str, uploaded: UploadedFile) -> str:
+    """Write the upload under `name`; on a full disk (or quota), remove what was partly written and
+    refuse with a message, rather than a 500 that leaves a fragment behind."""
+    try:
+        return storage.save(name, uploaded)
+    except OSError as error:
+        storage.delete_quietly(name)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            logger.error("storage full: could not keep an upload (%s)", error)
+            raise StorageFull(
+                "The server has no room to keep your file right now; nothing was kept. Try again later."
+            ) from None
+        raise
+
+
 def create_clip(owner, uploaded: UploadedFile) -> Clip:
     """Check the upload completely, then store it, create the clip and queue it.
 
@@ -130,7 +153,7 @@ def create_clip(owner, uploaded: UploadedFile) -> Clip:
         sample_rate=info.sample_rate or None,
         channels=info.channels or None,
     )
-    clip.file.save(f"recording{suffix}", uploaded, save=False)
+    clip.file.name = store_upload(clip.file.field.generate_filename(clip, f"recording{suffix}"), uploaded)
     try:
         with transaction.atomic():
             # The owner's row, locked: parallel uploads of one user count the quota in turn,

@@ -6,6 +6,7 @@ an object key by itself, so web and workers may live on different machines.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import uuid
@@ -92,6 +93,14 @@ def save(name: str, content: File | bytes) -> str:
 def delete(name: str) -> None:
     if name:
         files().delete(name)
+
+
+def delete_quietly(name: str) -> None:
+    """Remove what may be a partly written file; a failure to remove it is only logged."""
+    try:
+        delete(name)
+    except Exception:
+        logging.getLogger(__name__).exception("could not remove %s", name)
 
 
 def exists(name: str) -> bool:
