@@ -1,17 +1,23 @@
-"""The combiner: one small multinomial logistic model over both networks' opinions of a window.
+"""The combiner: how the MFCC network's and the pretrained network's opinions of a window become
+one answer. Two kinds, chosen on held-out real-world sources (ml/training/combine.py) and stored
+in the model's metadata.json:
 
-Inputs per window: the log of the MFCC network's calibrated probabilities (3) and the log of the
-pretrained network's grouped AudioSet scores (ml/pretrained.py, one per group). Output: our three
-class probabilities. It is fitted on held-out cross-validation outputs only (ml/training/combine.py),
-never on windows the MFCC network trained on, and is stored in the model's metadata.json.
+- ``mean``: a weighted mean of the MFCC network's calibrated probabilities and the pretrained
+  network's grouped scores as our three classes (ml.pretrained.three_class); one number, the
+  pretrained network's weight. It keeps what the pretrained network knows whole.
+- ``logistic``: a multinomial logistic model over the log of the MFCC network's probabilities (3)
+  and of the grouped AudioSet scores (one per group), fitted on held-out outputs only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ml.pretrained import GROUP_NAMES, three_class
+
+KINDS = ("mean", "logistic")
 FLOOR = 1e-4  # logs of probabilities and sigmoid scores are taken above this
 
 
@@ -22,31 +28,49 @@ def combiner_inputs(mfcc_probabilities: np.ndarray, pretrained_groups: np.ndarra
 
 @dataclass(frozen=True)
 class Combiner:
-    coefficients: np.ndarray  # (3 + groups, 3)
-    intercept: np.ndarray  # (3,)
     groups: tuple[str, ...]  # the pretrained network's groups, in order
+    kind: str = "logistic"
+    pretrained_weight: float = 0.0  # "mean"
+    coefficients: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # "logistic": (3 + groups, 3)
+    intercept: np.ndarray = field(default_factory=lambda: np.zeros(3))  # "logistic": (3,)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"combiner kind must be one of {KINDS}, not {self.kind!r}")
+        if tuple(self.groups) != GROUP_NAMES:
+            raise ValueError(f"this combiner reads the groups {self.groups}, not the served {GROUP_NAMES}")
 
     def apply(self, mfcc_probabilities: np.ndarray, pretrained_groups: np.ndarray) -> np.ndarray:
         if len(mfcc_probabilities) == 0:
             return mfcc_probabilities
+        if self.kind == "mean":
+            w = self.pretrained_weight
+            return ((1 - w) * mfcc_probabilities + w * three_class(pretrained_groups)).astype(np.float32)
         logits = combiner_inputs(mfcc_probabilities, pretrained_groups) @ self.coefficients + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         scaled = np.exp(logits)
         return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def to_dict(self) -> dict:
+        shared = {"kind": self.kind, "groups": list(self.groups)}
+        if self.kind == "mean":
+            return {**shared, "pretrained_weight": self.pretrained_weight}
         return {
+            **shared,
             "coefficients": np.round(self.coefficients, 6).tolist(),
             "intercept": np.round(self.intercept, 6).tolist(),
-            "groups": list(self.groups),
         }
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Combiner | None:
         if not data:
             return None
+        kind = data.get("kind", "logistic")
+        if kind == "mean":
+            return cls(tuple(data["groups"]), kind, float(data["pretrained_weight"]))
         return cls(
-            np.asarray(data["coefficients"], dtype=np.float64),
-            np.asarray(data["intercept"], dtype=np.float64),
             tuple(data["groups"]),
+            kind,
+            coefficients=np.asarray(data["coefficients"], dtype=np.float64),
+            intercept=np.asarray(data["intercept"], dtype=np.float64),
         )

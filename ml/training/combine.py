@@ -38,14 +38,24 @@ from ml.training.progress import log
 
 @dataclass(frozen=True)
 class Setting:
-    """How a combiner is fitted: inverse regularisation, and the weight of game sources' windows
-    against real-world ones (every source of a class weighs the same before that)."""
+    """A combiner to try. ``mean``: the pretrained network's weight in a weighted mean (nothing is
+    fitted). ``logistic``: inverse regularisation, and the weight of game sources' windows against
+    real-world ones (every source of a class weighs the same before that)."""
 
-    C: float = 1.0
+    kind: str = "mean"
+    pretrained_weight: float = 0.7
+    C: float = 0.3
     game_weight: float = 1.0
 
+    def __str__(self) -> str:
+        if self.kind == "mean":
+            return f"weighted mean, pretrained weight {self.pretrained_weight}"
+        return f"logistic, C {self.C}, game weight {self.game_weight}"
 
-GRID = [Setting(C, weight) for C in (0.03, 0.3, 3.0) for weight in (0.0, 0.3, 1.0)]
+
+GRID = [Setting("mean", weight) for weight in (0.5, 0.6, 0.7, 0.8, 0.9)] + [
+    Setting("logistic", C=C, game_weight=weight) for C in (0.03, 0.3, 3.0) for weight in (0.0, 0.3, 1.0)
+]
 
 
 def window_weights(
@@ -74,6 +84,8 @@ def fit_combiner(
     """A combiner fitted on these windows (which must be held out from the MFCC network)."""
     from sklearn.linear_model import LogisticRegression
 
+    if setting.kind == "mean":
+        return Combiner(GROUP_NAMES, "mean", setting.pretrained_weight)
     weights = window_weights(labels, sources, kinds, setting.game_weight)
     keep = weights > 0
     regression = LogisticRegression(C=setting.C, max_iter=2000)
@@ -83,7 +95,7 @@ def fit_combiner(
     for row, cls in enumerate(regression.classes_):  # classes_ are sorted label indices
         coefficients[:, cls] = regression.coef_[row]
         intercept[cls] = regression.intercept_[row]
-    return Combiner(coefficients, intercept, GROUP_NAMES)
+    return Combiner(GROUP_NAMES, "logistic", coefficients=coefficients, intercept=intercept)
 
 
 def nested(
@@ -150,7 +162,7 @@ def choose(
     for setting in GRID:
         combined = nested(mfcc, groups, labels, sources, fold_of, kinds, setting)
         scored = {kind: headline(e) for kind, e in by_kind(combined, outputs, kinds, settings).items()}
-        rows.append({**asdict(setting), **{kind: scored[kind] for kind in scored}})
+        rows.append({"setting": str(setting), **asdict(setting), **{kind: scored[kind] for kind in scored}})
         score = scored[REAL_WORLD]["segment_macro_f1"]
         log(f"combiner {setting}: real-world {scored[REAL_WORLD]}, game {scored.get(GAME)}")
         if best is None or score > best[0]:
@@ -198,6 +210,30 @@ def combine(
         "combined": by_kind(nested_outputs, outputs, kinds, settings),
     }
     return CombinedOutputs(setting, combiner, nested_outputs, grid, models)
+
+
+def write_into(
+    folder: Path, result: CombinedOutputs, outputs: FoldOutputs, settings: FeatureSettings
+) -> None:
+    """Put a combination into a trained model's metadata (what `ml.training.train` writes)."""
+    from ml.training.uncertainty import tables
+
+    path = folder / "metadata.json"
+    metadata = json.loads(path.read_text())
+    metadata.update(combination_metadata(result))
+    metadata["uncertain_margin"] = tables(outputs, settings, result.nested)["chosen_margin"]
+    path.write_text(json.dumps(metadata, indent=2) + "\n")
+    log(f"wrote the combiner ({result.setting}) into {path}")
+
+
+def combination_metadata(result: CombinedOutputs) -> dict:
+    """The metadata a combined model carries: its combiner, how it was chosen, and what the served
+    combination scored on sources it never heard."""
+    return {
+        "combiner": result.combiner.to_dict(),
+        "combiner_setting": {"description": str(result.setting), **asdict(result.setting)},
+        "crossval_combined": {kind: headline(e) for kind, e in result.models["combined"].items()},
+    }
 
 
 MODEL_NAMES = {
@@ -248,6 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", required=True, type=Path)
     parser.add_argument("--pretrained-cache", type=Path, help="the pretrained network's outputs (.npz)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument(
+        "--into",
+        type=Path,
+        help="a model folder trained from this cross-validation: write the chosen combiner, its figures "
+        "and the re-fitted unsure margin into its metadata.json (the network is left as it is)",
+    )
     args = parser.parse_args(argv)
     evaluation = json.loads(args.crossval[0].read_text())
     outputs = FoldOutputs.load(args.crossval[1], evaluation)
@@ -263,7 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed_probabilities = by_fold(seed.raw, seed.fold_of, seed.calibrations)
         kinds = source_kinds(args.corpus)
         models = {"seed": by_kind(seed_probabilities, seed, kinds, preset.features), **models}
-    print(f"Chosen combiner setting (real-world segment macro-F1, nested by fold): {result.setting}\n")
+    print(f"Chosen combiner (real-world segment macro-F1, nested by fold): {result.setting}\n")
+    if args.into:
+        write_into(args.into, result, outputs, preset.features)
     print(format_tables(models))
     if args.json:
         report = {

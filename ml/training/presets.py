@@ -50,17 +50,26 @@ class Preset:
     weighting: str = "sqrt"
     epochs: int = 40
     batch_size: int = 64
-    # Join the MFCC network's opinion with the pretrained network's through a combiner fitted on
-    # held-out outputs; its regularisation and the weight of game sources (ml/training/combine.py),
-    # as chosen on real-world sources by the cross-validation.
+    # Join the MFCC network's opinion with the pretrained network's (ml/combiner.py). Training from
+    # a cross-validation chooses the combiner on its real-world sources (ml/training/combine.py); a
+    # run without one (admin's) uses this one, the cross-validation's choice for cnn2d-yamnet.
     combine_pretrained: bool = False
+    combiner_kind: str = "mean"
+    combiner_pretrained_weight: float = 0.7
     combiner_C: float = 0.3
     combiner_game_weight: float = 1.0
 
     def network_recipe(self) -> Preset:
         """The MFCC network's part of the recipe: two presets with the same one share a
         cross-validation."""
-        return dataclasses.replace(self, combine_pretrained=False, combiner_C=0.3, combiner_game_weight=1.0)
+        return dataclasses.replace(
+            self,
+            combine_pretrained=False,
+            combiner_kind="mean",
+            combiner_pretrained_weight=0.7,
+            combiner_C=0.3,
+            combiner_game_weight=1.0,
+        )
 
 
 PRESETS = {

@@ -207,15 +207,21 @@ def window_groups(files, windows: WindowSet, preset: Preset) -> np.ndarray:
 
 
 def validation_combiner(preset: Preset, files, validation: WindowSet, calibration, model, corpus: Path):
-    """A combiner fitted on the validation sources, which the network did not train on (a run
-    without a cross-validation: admin's training)."""
+    """The preset's combiner for a run without a cross-validation (admin's training): a weighted
+    mean as the shipped cross-validation chose it, or a logistic one fitted on the validation
+    sources, which the network did not train on."""
     from ml.training import networks as keras_models
     from ml.training.combine import Setting, fit_combiner
     from ml.training.origins import source_kinds
 
     calibrated = calibration.apply(keras_models.predict(model, validation.features))
     kinds = source_kinds(corpus)
-    setting = Setting(preset.combiner_C, preset.combiner_game_weight)
+    setting = Setting(
+        preset.combiner_kind,
+        preset.combiner_pretrained_weight,
+        preset.combiner_C,
+        preset.combiner_game_weight,
+    )
     sources = validation.sources.astype(str)
     groups = window_groups(files, validation, preset)
     return fit_combiner(calibrated, groups, validation.labels, sources, kinds, setting)
@@ -275,14 +281,9 @@ def train_on_every_source(args) -> int:
         "summary": summary(crossval),
     }
     if combined is not None:
-        from ml.training.combine import headline
+        from ml.training.combine import combination_metadata
 
-        metadata["combiner"] = combined.combiner.to_dict()
-        metadata["combiner_setting"] = dataclasses.asdict(combined.setting)
-        # What the served model (both networks, combined) scored on sources it never heard.
-        metadata["crossval"]["combined"] = {
-            kind: headline(evaluation) for kind, evaluation in combined.models["combined"].items()
-        }
+        metadata.update(combination_metadata(combined))
     save_model(model, metadata, args.out)
     stale = args.out / "evaluation.json"  # a held-out test split no longer exists for this model
     if stale.exists():

@@ -29,17 +29,17 @@ def synthetic_outputs(rng: np.random.Generator, windows: int = 600):
 def test_each_folds_windows_are_combined_by_a_combiner_that_never_saw_them():
     rng = np.random.default_rng(0)
     mfcc, groups, labels, sources, fold_of = synthetic_outputs(rng)
-    before = nested(mfcc, groups, labels, sources, fold_of, {}, Setting())
+    before = nested(mfcc, groups, labels, sources, fold_of, {}, Setting("logistic"))
     scrambled = labels.copy()
     scrambled[fold_of == 0] = rng.permutation(scrambled[fold_of == 0])  # fold 0's truth changes
-    after = nested(mfcc, groups, scrambled, sources, fold_of, {}, Setting())
+    after = nested(mfcc, groups, scrambled, sources, fold_of, {}, Setting("logistic"))
     np.testing.assert_array_equal(before[fold_of == 0], after[fold_of == 0])  # fitted without fold 0
     assert not np.allclose(before[fold_of != 0], after[fold_of != 0])  # fold 0 trained the others
 
 
 def test_the_combiner_learns_which_opinion_to_trust():
     mfcc, groups, labels, sources, fold_of = synthetic_outputs(np.random.default_rng(1))
-    combined = nested(mfcc, groups, labels, sources, fold_of, {}, Setting())
+    combined = nested(mfcc, groups, labels, sources, fold_of, {}, Setting("logistic"))
     assert (combined.argmax(axis=1) == labels).mean() > 0.95 > (mfcc.argmax(axis=1) == labels).mean()
 
 
@@ -47,7 +47,7 @@ def test_a_combiner_survives_its_metadata():
     mfcc, groups, labels, sources, fold_of = synthetic_outputs(np.random.default_rng(2))
     from ml.training.combine import fit_combiner
 
-    combiner = fit_combiner(mfcc, groups, labels, sources, {}, Setting(C=0.3))
+    combiner = fit_combiner(mfcc, groups, labels, sources, {}, Setting("logistic", C=0.3))
     again = Combiner.from_dict(combiner.to_dict())
     np.testing.assert_allclose(again.apply(mfcc, groups), combiner.apply(mfcc, groups), atol=1e-5)
 
@@ -75,3 +75,15 @@ def test_game_sources_weigh_as_the_setting_says_and_every_class_the_same():
 )
 def test_sources_are_tagged_game_or_real_world_by_origin(origin, kind):
     assert origin_kind(origin) == kind
+
+
+def test_the_weighted_mean_keeps_the_pretrained_networks_opinion_in_the_share_it_is_given():
+    mfcc, groups, labels, sources, fold_of = synthetic_outputs(np.random.default_rng(3))
+    from ml.pretrained import three_class
+    from ml.training.combine import fit_combiner
+
+    mean = fit_combiner(mfcc, groups, labels, sources, {}, Setting("mean", pretrained_weight=0.7))
+    np.testing.assert_allclose(mean.apply(mfcc, groups), 0.3 * mfcc + 0.7 * three_class(groups), atol=1e-6)
+    assert Combiner.from_dict(mean.to_dict()).to_dict() == mean.to_dict() == {
+        "kind": "mean", "groups": list(GROUP_NAMES), "pretrained_weight": 0.7
+    }  # fmt: skip
