@@ -47,9 +47,9 @@ def test_staff_train_compare_promote_and_roll_back_while_a_worker_keeps_running(
     shipped = ModelVersion.objects.get(status="active")
     corrected_clips(django_user_model, tmp_path)
     settings.CLASSIFY_SYNC = False
-    training_env = {"TRAINING_CORPUS_DIR": str(tiny_corpus), "TRAINING_PRESET": "seed", "TRAINING_EPOCHS": "3",
+    training_env = {"TRAINING_CORPUS_DIR": str(tiny_corpus), "TRAINING_PRESET": "cnn2d-yamnet", "TRAINING_EPOCHS": "3",
                     "MODEL_CACHE_DIR": str(tmp_path / "model-cache")}  # fmt: skip
-    settings.TRAINING_PRESET, settings.TRAINING_EPOCHS = "seed", 3
+    settings.TRAINING_PRESET, settings.TRAINING_EPOCHS = "cnn2d-yamnet", 3  # the shipped recipe
     worker = start_process(
         "qcluster",
         [sys.executable, str(ROOT / "manage.py"), "qcluster"],
@@ -68,7 +68,7 @@ def test_staff_train_compare_promote_and_roll_back_while_a_worker_keeps_running(
     candidate = run.get()
     assert candidate.status == "candidate", candidate.error + "\n" + worker.log_path.read_text()[-3000:]
     assert candidate.corrections_used > 0 and candidate.correction_users == 2  # a third user held out
-    assert "Epoch 3/3" in candidate.log
+    assert "Epoch 3/3" in candidate.log and candidate.recipe == "cnn2d-yamnet"
     sets = candidate.comparison["sets"]
     assert sets["corpus"]["candidate"]["per_class"]["noise"]["support"] > 0
     assert sets["corrections"]["users"] and sets["corrections"]["active"]["version"] == shipped.version
