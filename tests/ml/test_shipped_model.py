@@ -48,10 +48,25 @@ def test_a_clear_recording_is_not_flagged_uncertain(classifier):
 def test_the_shipped_model_was_trained_on_every_source_with_its_recipes_cross_validation():
     metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
     assert metadata["split"]["test"] == [] and metadata["split"]["validation"] == []
+    from ml.training.presets import PRESETS
+
     crossval = json.loads((RESULTS / metadata["crossval"]["file"]).read_text())
-    assert crossval["preset"] == metadata["preset"]
+    assert PRESETS[crossval["preset"]].network_recipe() == PRESETS[metadata["preset"]].network_recipe()
     assert metadata["crossval"]["summary"]["segment_macro_f1"] == round(crossval["segments"]["macro_f1"], 3)
     assert 0 < metadata["uncertain_margin"] < 0.5
+
+
+def test_the_shipped_model_combines_both_networks_as_its_cross_validation_chose():
+    metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    report = json.loads((RESULTS / f"combined-{metadata['preset']}.json").read_text())
+    assert metadata["combiner"] == report["combiner"]
+    assert metadata["crossval_combined"]["real-world"] == {
+        key: report["models"]["combined"]["real-world"][key]
+        for key in metadata["crossval_combined"]["real-world"]
+    }
+    assert (DEFAULT_MODEL_DIR / "model.tflite").stat().st_size + (
+        DEFAULT_MODEL_DIR.parent / "yamnet" / "yamnet.tflite"
+    ).stat().st_size + (DEFAULT_MODEL_DIR / "model.keras").stat().st_size < 10 * 1024 * 1024
 
 
 def test_the_shipped_model_is_small_and_documented():
