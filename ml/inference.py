@@ -204,7 +204,9 @@ def window_levels_dbfs(
     first = np.clip((starts_s * rate).astype(int), 0, len(samples))
     last = np.clip((ends_s * rate).astype(int), 0, len(samples))
     edges = np.unique(np.concatenate([[0], first, last, [len(samples)]]))
-    stretches = np.add.reduceat(np.square(samples, dtype=np.float64), edges[:-1]) if len(samples) else np.zeros(1)
+    stretches = (
+        np.add.reduceat(np.square(samples, dtype=np.float64), edges[:-1]) if len(samples) else np.zeros(1)
+    )
     energy_before = np.concatenate([[0.0], np.cumsum(stretches)])  # energy before each edge
     at = {edge: energy_before[i] for i, edge in enumerate(edges)}
     energy = np.array([at[b] - at[a] for a, b in zip(first, last)])
