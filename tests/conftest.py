@@ -5,6 +5,7 @@ PostgreSQL), tests/system (real processes: gunicorn, qcluster, Redis, S3, Chromi
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,9 @@ def noise_flac(tmp_path):
 
 def as_upload(path, name: str | None = None, content_type: str = "audio/wav") -> SimpleUploadedFile:
     return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type=content_type)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.system.conftest import free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,7 +19,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from classifier_site.storage_settings import file_storage
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.django_layer import no_stray_database_sessions, private_media_root  # noqa: F401  (autouse)
 
 
@@ -28,12 +28,6 @@ def test_database_url() -> str:
     return urlunsplit(
         urlsplit(django_settings.DATABASE_URL)._replace(path="/" + connection.settings_dict["NAME"])
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
