@@ -194,6 +194,9 @@ LIVE_WAIT_S = float(envint("LIVE_WAIT_MS", 1500)) / 1000
 FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Larger uploads go to temporary files here while they arrive; the sweeper removes what a killed
+# request left behind (classify/clips/removal.py).
+FILE_UPLOAD_TEMP_DIR = envstr("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "upload-tmp"))
 
 # Classification model: the folder holding model.keras and metadata.json.
 CLASSIFIER_MODEL_DIR = Path(envstr("CLASSIFIER_MODEL_DIR", str(BASE_DIR / "ml" / "models" / "mfcc")))

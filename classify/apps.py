@@ -14,6 +14,12 @@ class ClassifyConfig(AppConfig):
 
         name_unnamed_uploads()
 
+        from pathlib import Path
+
+        from django.conf import settings
+
+        Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+
         from django.db.models.signals import post_migrate
 
         from classify.infra.log_context import task_finished, task_started

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from classify.infra import storage
 from classify.models import Clip
 
 
@@ -23,6 +25,33 @@ def purge_failed_files(dry_run: bool = False, now=None) -> list[int]:
             clip.file.delete(save=False)
             Clip.objects.filter(pk=clip.pk).update(file="")
     return purged
+
+
+ORPHAN_AGE_S = 3600  # older than any upload still being written or any row still being made
+
+
+def remove_orphans(dry_run: bool = False, now=None) -> dict[str, list[str]]:
+    """Files nothing points to, older than an hour: stored clips whose row never came (a write
+    that failed half-way, a web process killed between the file and the row), and Django's
+    temporary upload files of a request that never ended."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=ORPHAN_AGE_S)
+    known = set(Clip.objects.exclude(file="").values_list("file", flat=True))
+    stored = [
+        name for name in storage.walk("clips") if name not in known and storage.modified_at(name) < cutoff
+    ]
+    temporary = []
+    temp_dir = Path(settings.FILE_UPLOAD_TEMP_DIR) if settings.FILE_UPLOAD_TEMP_DIR else None
+    if temp_dir is not None and temp_dir.is_dir():
+        temporary = [
+            str(path) for path in temp_dir.glob("*.upload*") if path.stat().st_mtime < cutoff.timestamp()
+        ]
+    if not dry_run:
+        for name in stored:
+            storage.delete_quietly(name)
+        for path in temporary:
+            Path(path).unlink(missing_ok=True)
+    return {"stored": stored, "temporary": temporary}
 
 
 def delete_clip(clip: Clip) -> None:

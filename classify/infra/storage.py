@@ -116,3 +116,20 @@ def check_writable() -> None:
                 raise OSError("the storage returned other bytes than were written")
     finally:
         delete(name)
+
+
+def walk(folder: str) -> Iterator[str]:
+    """Every stored file's name under `folder`, in the folder or the bucket alike."""
+    storage = files()
+    try:
+        subfolders, names = storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in names:
+        yield f"{folder}/{name}"
+    for subfolder in subfolders:
+        yield from walk(f"{folder}/{subfolder}")
+
+
+def modified_at(name: str):
+    return files().get_modified_time(name)

@@ -22,6 +22,7 @@ def classify_live(session_id: str) -> str:
 def sweep_stale_clips() -> str:
     outcome = state.sweep()
     purged = removal.purge_failed_files()
+    removal.remove_orphans()
     sessions.sweep_idle()
     return f"requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"
 

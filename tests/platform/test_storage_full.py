@@ -39,3 +39,31 @@ def test_an_upload_to_a_full_disk_is_refused_with_507_and_leaves_nothing(
 
     small = write(tmp_path / "short.wav", chord(2.0))  # 64 kB: fits, and the service goes on
     assert alice_api.post("/api/clips/", {"file": as_upload(small)}, format="multipart").status_code == 201
+
+
+def test_orphaned_files_and_abandoned_temporary_uploads_are_swept(alice, music_wav, settings, tmp_path):
+    import os
+    import time
+
+    from classify.clips import intake, removal
+
+    kept = intake.create_clip(alice, as_upload(music_wav))
+    media = tmp_path / "media"
+    orphan = media / "clips" / str(alice.pk) / "half-written.wav"
+    orphan.write_bytes(b"RIFF....")
+    fresh_orphan = media / "clips" / str(alice.pk) / "being-written.wav"
+    fresh_orphan.write_bytes(b"RIFF....")
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
+    (tmp_path / "upload-tmp").mkdir()
+    abandoned = tmp_path / "upload-tmp" / "tmpabc123.upload.wav"
+    abandoned.write_bytes(b"x" * 100)
+    two_hours_ago = time.time() - 7200
+    for path in (orphan, abandoned, media / kept.file.name):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+
+    would = removal.remove_orphans(dry_run=True)
+    assert would == {"stored": [f"clips/{alice.pk}/half-written.wav"], "temporary": [str(abandoned)]}
+    assert orphan.exists() and abandoned.exists()
+    removal.remove_orphans()
+    assert not orphan.exists() and not abandoned.exists()
+    assert fresh_orphan.exists() and (media / kept.file.name).exists()  # young, or a clip's own

@@ -2,14 +2,15 @@
 
 from django.core.management.base import BaseCommand
 
-from classify.clips.removal import purge_failed_files
+from classify.clips.removal import purge_failed_files, remove_orphans
 from classify.clips.state import sweep
 
 
 class Command(BaseCommand):
     help = (
         "Requeue clips stuck in processing or queue; fail those out of attempts; remove the files "
-        "of clips that failed longer ago than FAILED_CLIP_RETENTION_S. Idempotent."
+        "of clips that failed longer ago than FAILED_CLIP_RETENTION_S, stored files with no clip and "
+        "abandoned temporary uploads (older than an hour). Idempotent."
     )
 
     def add_arguments(self, parser):
@@ -24,3 +25,8 @@ class Command(BaseCommand):
         purged = purge_failed_files(dry_run=dry_run)
         verb = "would remove" if dry_run else "removed"
         self.stdout.write(f"{verb} the files of {len(purged)} failed clip(s): {purged}")
+        orphans = remove_orphans(dry_run=dry_run)
+        self.stdout.write(
+            f"{verb} {len(orphans['stored'])} stored file(s) with no clip and "
+            f"{len(orphans['temporary'])} abandoned temporary upload file(s)"
+        )
