@@ -34,6 +34,21 @@ TOO_MANY = {429: ErrorSerializer}
 BAD_REQUEST = {400: FieldErrorsSerializer}
 
 
+FILTER_CHOICES = {"label": TIMELINE_LABELS, "status": tuple(Clip.Status.values)}
+
+
+def refuse_unknown_filters(params) -> None:
+    """The API says when a filter value matches nothing it knows (?label=banana would otherwise
+    return every clip); the HTML history ignores them, so an old bookmark still opens."""
+    errors = {
+        name: [f"Choose one of {', '.join(choices)}."]
+        for name, choices in FILTER_CHOICES.items()
+        if params.get(name) not in (None, "", *choices)
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
 @extend_schema_view(
     retrieve=extend_schema(responses={200: ClipSerializer, **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST}),
     destroy=extend_schema(responses={204: None, **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST}),
@@ -55,6 +70,7 @@ class ClipViewSet(
             .prefetch_related(Prefetch("result__segments", queryset=Segment.objects.order_by("index")))
         )
         if self.action in ("list", "export"):
+            refuse_unknown_filters(self.request.query_params)
             clips = filter_clips(clips, self.request.query_params)
         return clips
 

@@ -79,3 +79,14 @@ def test_pages_that_do_not_exist_keep_the_site_header_and_a_way_back(alice_brows
     response = alice_browser.get("/clips/123456/")
     assert response.status_code == 404
     assert b"Audio classifier" in response.content and b"Back to your history" in response.content
+
+
+@pytest.mark.parametrize("query", ["label=banana", "status=finished", "label=music&status=nope"])
+def test_the_api_refuses_filter_values_it_does_not_know(alice_api, query):
+    for url in ("/api/clips/", "/api/clips/export/"):
+        response = alice_api.get(f"{url}?{query}")
+        assert response.status_code == 400 and "Choose one of" in str(response.json())
+
+
+def test_the_api_filters_by_silence_and_by_status(alice_api):
+    assert alice_api.get("/api/clips/?label=silence&status=failed").status_code == 200

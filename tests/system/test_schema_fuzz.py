@@ -13,6 +13,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from classify.clips import intake
+from classify.models import LiveSession
 from tests.audio_factory import chord, write
 from tests.conftest import as_upload
 
@@ -26,8 +27,9 @@ def test_the_api_answers_every_generated_request_without_a_server_error_and_as_d
 ):
     fuzzer = django_user_model.objects.create_user("fuzzer", password="a-Long-and-unusual-passw0rd")
     token = Token.objects.create(user=fuzzer)
-    # Real rows to find: a clip of the fuzzer's, classified (the worker runs in-process here).
-    intake.create_clip(fuzzer, as_upload(write(tmp_path / "tune.wav", chord(4.0))))
+    # A real clip of the fuzzer's, classified (the worker runs in-process here); the hooks hand it,
+    # and live sessions they open through the API, to generated requests.
+    clip = intake.create_clip(fuzzer, as_upload(write(tmp_path / "tune.wav", chord(4.0))))
     command = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     result = subprocess.run(
         [
@@ -55,9 +57,15 @@ def test_the_api_answers_every_generated_request_without_a_server_error_and_as_d
         env={
             **os.environ,
             "SCHEMATHESIS_HOOKS": str(Path(__file__).resolve().parents[1] / "schemathesis_hooks.py"),
+            "FUZZ_CLIP_ID": str(clip.pk),
+            "FUZZ_BASE_URL": live_server.url,
+            "FUZZ_TOKEN": token.key,
         },
     )
     report = Path(__file__).resolve().parents[1] / "artifacts" / "schemathesis.txt"
     report.parent.mkdir(exist_ok=True)
     report.write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"see {report}\n" + result.stdout[-3000:]
+    # Generated chunks and finishes reached real open sessions (so their checks ran, not a 404).
+    reached = LiveSession.objects.filter(owner=fuzzer).exclude(status="expired", received_s=0)
+    assert LiveSession.objects.filter(owner=fuzzer).count() > 10 and reached.exists()
