@@ -56,3 +56,64 @@ def test_a_decode_bomb_costs_the_worker_no_more_than_the_bound(qcluster, alice_a
     grown = {pid: peak_mb(pid) - mb for pid, mb in before.items() if psutil.pid_exists(pid)}
     print("worker peak growth (MB):", grown)
     assert max(grown.values()) < BOUND_MB, grown
+
+
+def test_live_chunk_bombs_cost_the_web_process_no_more_than_the_bound(settings, start_process, alice):
+    """Through gunicorn: bodies of 300 MB, many-channel chunks and eight largest valid chunks at
+    once. Each is refused or taken within what a valid chunk can cost."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from rest_framework.authtoken.models import Token
+
+    from tests.system.conftest import start_web, worker_env
+
+    web = start_web(start_process, worker_env(settings, LIVE_WAIT_MS="0"), "--threads", "4")
+    token = Token.objects.create(user=alice).key
+    headers = {"Authorization": f"Token {token}", "Content-Type": "audio/wav"}
+    workers = [p for p in psutil.Process(web.pid).children(recursive=True) if p.is_running()]
+    before = {p.pid: peak_mb(p.pid) for p in workers}
+
+    def session() -> str:
+        return requests.post(
+            f"{web.base_url}/api/live/", headers={"Authorization": f"Token {token}"}, timeout=30
+        ).json()["id"]
+
+    def wav(seconds: float, rate: int, channels: int) -> bytes:
+        buffer = io.BytesIO()
+        samples = np.zeros((int(seconds * rate), channels), np.float32) + 0.1
+        soundfile.write(buffer, samples, rate, format="WAV", subtype="FLOAT")
+        return buffer.getvalue()
+
+    def chunk(body) -> int:
+        url = f"{web.base_url}/api/live/{session()}/chunks/"
+        return requests.post(url, data=body, headers=headers, timeout=60).status_code
+
+    def huge_chunk(megabytes: int = 300) -> int:
+        """A body of `megabytes` MB, sent with its Content-Length and never held by this test."""
+        import http.client
+        from urllib.parse import urlsplit
+
+        address = urlsplit(web.base_url)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        connection.putrequest("POST", f"/api/live/{session()}/chunks/")
+        for name, value in {**headers, "Content-Length": str(megabytes << 20)}.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        try:
+            for _ in range(megabytes):
+                connection.send(b"\0" * (1 << 20))
+        except OSError:  # the server answered and closed before the rest was sent
+            pass
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    statuses = [huge_chunk(), chunk(wav(0.1, 384_000, 8))]
+    with ThreadPoolExecutor(8) as pool:
+        statuses += list(pool.map(chunk, [wav(5.0, 48_000, 2)] * 8))
+    assert statuses[:2] == [413, 400] and all(s in (200, 409) for s in statuses[2:]), statuses
+    grown = {pid: peak_mb(pid) - mb for pid, mb in before.items() if psutil.pid_exists(pid)}
+    print("web peak growth (MB):", grown)
+    assert max(grown.values()) < BOUND_MB, grown
