@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test check lint format system-packages browser-packages train evaluate crossval bench bench-platform bench-live bench-load clean superuser
+.PHONY: run test check lint format system-packages browser-packages proxy-packages train evaluate crossval bench bench-platform bench-live bench-load clean superuser
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,14 @@ system-packages:
 browser-packages:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
+# nginx, the buffering proxy of deploy/nginx.conf, which the slow-client test runs.
+proxy-packages:
+	@command -v nginx >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light; }
+
 run: $(BIN)/.runtime system-packages
 	$(BIN)/python -m classifier_site.run
 
-test: $(BIN)/.dev system-packages browser-packages
+test: $(BIN)/.dev system-packages browser-packages proxy-packages
 	$(BIN)/python -m classifier_site.embedded_db $(BIN)/pytest $(PYTEST_ARGS)
 
 # The full suite (what CI runs): tests/ml, tests/platform and tests/system, slow ones included.

@@ -19,10 +19,10 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from ml import CLASS_NAMES
-from ml.audio import decode
+from ml.audio import AudioDecodeError, decode
 from ml.decision import Calibration, decide, expected_calibration_error
 from ml.features import FeatureSettings, extract
-from ml.training.data import CorpusFile, WindowSet, load_windows, scan_corpus
+from ml.training.data import CorpusFile, WindowSet, scan_corpus
 
 LABELS = list(range(len(CLASS_NAMES)))
 
@@ -79,14 +79,31 @@ def evaluate_windows(raw_probabilities: np.ndarray, windows: WindowSet, settings
 
 
 def evaluate_files(classifier, files: Sequence[CorpusFile]) -> dict:
-    """A loaded classifier (both networks and the combiner, as served) on whole corpus files."""
-    windows = load_windows(files, classifier.settings)
-    probabilities = []
-    for corpus_file in windows.files:
-        samples = decode(corpus_file.path).samples
-        probabilities.append(classifier.window_probabilities(samples, extract(samples, classifier.settings)))
+    """A loaded classifier (both networks and the combiner, as served) on whole corpus files,
+    each decoded once (files that cannot be decoded are left out, as load_windows does)."""
+    probabilities, labels, file_ids, sources = [], [], [], []
+    kept: list[CorpusFile] = []
+    for corpus_file in files:
+        try:
+            samples = decode(corpus_file.path).samples
+        except AudioDecodeError:
+            continue
+        windows = extract(samples, classifier.settings)
+        probabilities.append(classifier.window_probabilities(samples, windows))
+        count = len(windows.starts_s)
+        labels.append(np.full(count, corpus_file.label_index))
+        file_ids.append(np.full(count, len(kept)))
+        sources.append(np.full(count, corpus_file.source, dtype=object))
+        kept.append(corpus_file)
+    scored = WindowSet(
+        np.zeros((sum(map(len, labels)), 0), np.float32),
+        np.concatenate(labels),
+        np.concatenate(file_ids),
+        np.concatenate(sources),
+        kept,
+    )
     decision = {"smoothing_windows": classifier.smoothing_windows}  # calibrated already
-    return evaluate_windows(np.concatenate(probabilities), windows, classifier.settings, decision)
+    return evaluate_windows(np.concatenate(probabilities), scored, classifier.settings, decision)
 
 
 def format_table(report: dict, title: str) -> str:

@@ -91,15 +91,20 @@ def start_web(start_process, env: dict, *args: str):
     command = [sys.executable, "-m", "gunicorn", "classifier_site.wsgi", "--bind", f"127.0.0.1:{port}"]
     process = start_process("web", [*command, "--workers", "2", *args], env)
     process.base_url = f"http://127.0.0.1:{port}"
+    wait_until_healthy(process.base_url, 60, "gunicorn")
+    return process
+
+
+def wait_until_healthy(base_url: str, timeout_s: float, what: str) -> None:
+    """Until `base_url`/healthz answers 200."""
 
     def up() -> bool:
         try:
-            return requests.get(f"{process.base_url}/healthz", timeout=5).status_code == 200
+            return requests.get(f"{base_url}/healthz", timeout=5).status_code == 200
         except requests.RequestException:
             return False
 
-    wait_until(up, 60, "gunicorn")
-    return process
+    wait_until(up, timeout_s, what)
 
 
 S3_KEYS = {"S3_ACCESS_KEY_ID": "test-key", "S3_SECRET_ACCESS_KEY": "test-secret", "S3_REGION": "us-east-1"}

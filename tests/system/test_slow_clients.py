@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT
-from tests.system.conftest import free_port, start_web, wait_until, worker_env
+from tests.conftest import ROOT, free_port
+from tests.system.conftest import start_web, wait_until_healthy, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SLOW_CLIENTS = 16  # twice gunicorn's 2 workers x 4 threads
@@ -38,14 +38,7 @@ def proxied(settings, start_process, tmp_path):
     directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
     start_process("nginx", ["nginx", "-c", str(run_dir / "nginx.conf"), "-g", directives], dict(os.environ))
     base = f"http://127.0.0.1:{listen}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_until(up, 30, "nginx")
+    wait_until_healthy(base, 30, "nginx")
     return base, listen
 
 
