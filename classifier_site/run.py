@@ -4,13 +4,18 @@
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL (classifier_site/embedded_db.py).
 Makes a SECRET_KEY in var/secret_key on first run unless one is set. Serves on BIND
-(127.0.0.1:8000) with gunicorn and starts a django-q2 cluster of Q_WORKERS workers (1), each of
-which loads the model as it starts (classify/apps.py).
-Ctrl-C stops everything.
+(127.0.0.1:8000) with gunicorn and starts three django-q2 clusters: clips (Q_WORKERS workers, 1),
+live windows (Q_LIVE_WORKERS, 1, niced) and training (one worker, niced more), so neither a live
+flood nor a training run slows anyone's clip (classifier_site/queues.py); each classifying
+worker loads the model as it starts.
+
+Ctrl-C stops everything: each child runs in a process group of its own, gets SIGTERM, and
+whatever of a group is left after STOP_GRACE_S is killed, so the port is free when this exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -20,9 +25,12 @@ import time
 from pathlib import Path
 
 from classifier_site.embedded_db import ensure_database
+from classifier_site.queues import LIVE_NICENESS, LIVE_QUEUE, TRAINING_NICENESS, TRAINING_QUEUE
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# gunicorn's own graceful timeout is set below this, qcluster's stop grace (8 s) too.
+STOP_GRACE_S = 20
 
 
 def ensure_secret_key() -> None:
@@ -49,25 +57,17 @@ def main() -> int:
     manage("collectstatic", "--noinput", "--verbosity", "0")
     manage("schedule_sweeper")
     bind = os.environ.get("BIND", "127.0.0.1:8000")
+    gunicorn = [
+        *(PYTHON, "-m", "gunicorn", "classifier_site.wsgi", "--bind", bind),
+        *("--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4"),
+        *("--graceful-timeout", "10", "--access-logfile", "-"),
+    ]
+    qcluster = [PYTHON, str(ROOT / "manage.py"), "qcluster"]
     children = [
-        subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "classifier_site.wsgi",
-                "--bind",
-                bind,
-                "--workers",
-                os.environ.get("WEB_CONCURRENCY", "2"),
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
-            cwd=ROOT,
-        ),
-        subprocess.Popen([PYTHON, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT),
+        start(gunicorn),
+        start(qcluster),
+        start(["nice", "-n", str(LIVE_NICENESS), *qcluster], Q_CLUSTER_NAME=LIVE_QUEUE),
+        start(["nice", "-n", str(TRAINING_NICENESS), *qcluster], Q_CLUSTER_NAME=TRAINING_QUEUE),
     ]
     print(f"\n  Audio classifier: http://{bind}/  (Ctrl-C to stop)\n", flush=True)
 
@@ -81,15 +81,32 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.5)
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    stop_all(children)
     return 0 if stopping else 1
+
+
+def start(command: list[str], **environment: str) -> subprocess.Popen:
+    """A child in a process group of its own (Ctrl-C reaches this process only, which stops
+    the children in order)."""
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **environment}, start_new_session=True)
+
+
+def stop_all(children: list[subprocess.Popen]) -> None:
+    """SIGTERM to each child's group, then SIGKILL to every group still there after STOP_GRACE_S."""
+    for child in children:
+        signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for child in children:
+        signal_group(child, signal.SIGKILL)  # stragglers of a group whose leader already left
+        child.wait()
+
+
+def signal_group(child: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from classifier_site import queues
 from classifier_site.env import envbool, envchoice, envfraction, envint, envlist, envrate, envstr
 from classifier_site.storage_settings import file_storage
 from ml import CLASS_NAMES, TIMELINE_LABELS
@@ -187,8 +188,9 @@ USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 2 * 1024 * 1024 * 
 LIVE_MAX_S = envint("LIVE_MAX_S", UPLOAD_MAX_DURATION_S)
 LIVE_IDLE_S = envint("LIVE_IDLE_S", 120)
 LIVE_MAX_CHUNK_S = 5
-# Live chunks per user (a recorder sends about one a second; a burst after a stall is fine).
-LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "120/minute")
+# Live chunks per user (a recorder sends about one a second; three let a stalled one catch up).
+# Per second, not per minute: a per-minute budget is a burst of a hundred chunks at once.
+LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "3/second")
 LIVE_WAIT_S = float(envint("LIVE_WAIT_MS", 1500)) / 1000
 # A failed clip's file is kept this long (for staff to look at), then removed by the sweeper.
 FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)
@@ -208,6 +210,11 @@ TRAINING_CORPUS_DIR = Path(envstr("TRAINING_CORPUS_DIR", str(BASE_DIR.parent / "
 TRAINING_PRESET = envstr("TRAINING_PRESET", "cnn2d-yamnet")
 TRAINING_EPOCHS = envint("TRAINING_EPOCHS", 0)
 TRAINING_TIMEOUT_S = envint("TRAINING_TIMEOUT_S", 4 * 3600, minimum=1)
+# A training run whose worker has not renewed it for this long (killed, restarted) is failed.
+TRAINING_LEASE_S = envint("TRAINING_LEASE_S", 60, minimum=5)
+# /readyz says "degraded" when the oldest queued clip has waited longer than this, and the
+# upload page says "taking longer than usual" after UPLOAD_SLOW_S of waiting.
+READY_QUEUE_AGE_MAX_S = envint("READY_QUEUE_AGE_MAX_S", 120, minimum=1)
 # Share of the users with corrections whose corrections are held out of training, to measure on.
 TRAINING_HELD_OUT_USERS = envfraction("TRAINING_HELD_OUT_USERS", 0.25)
 # Run tasks in the caller instead of the queue (tests that are not about the queue).
@@ -254,6 +261,21 @@ Q_CLUSTER = {
     "save_limit": envint("Q_SAVE_LIMIT", 1000),
     "label": "Task queue",
     "poll": 0.05,
+}
+# Live windows and model training have queues of their own, each served by its own cluster
+# (`Q_CLUSTER_NAME=<queue> manage.py qcluster`; `make run` starts all three, training under
+# `nice`), so neither a live flood nor a four-hour training run can hold up anyone's clips.
+LIVE_QUEUE, TRAINING_QUEUE = queues.LIVE_QUEUE, queues.TRAINING_QUEUE
+LIVE_NICENESS, TRAINING_NICENESS = queues.LIVE_NICENESS, queues.TRAINING_NICENESS
+Q_CLUSTER["ALT_CLUSTERS"] = {
+    LIVE_QUEUE: {"workers": envint("Q_LIVE_WORKERS", 1, minimum=1), "timeout": 60, "retry": 120},
+    TRAINING_QUEUE: {
+        "workers": 1,
+        "timeout": TRAINING_TIMEOUT_S,
+        "retry": TRAINING_TIMEOUT_S + 600,
+        "recycle": 1,  # a fresh process per run: training's memory goes with it
+        "max_rss": envint("Q_TRAINING_MAX_RSS_KB", 8_000_000),
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

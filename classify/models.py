@@ -245,6 +245,10 @@ class ModelVersion(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # {"stage": "...", "epoch": n, "epochs": m} while training; the run's printed lines.
     progress = models.JSONField(default=dict, blank=True)
+    # Renewed every few seconds by the training worker's keeper; a run whose beat is older than
+    # TRAINING_LEASE_S lost its worker and is marked failed (classify/model_versions/training.py).
+    beat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     # Its figures beside the active model's on the same held-out data (ml/training/compare.py).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "0123456789abcdefghijklmnopqrstuvwxyz")
 
-from classifier_site.env import envbool  # noqa: E402
+from classifier_site.env import envbool, envrate  # noqa: E402
 from classifier_site.settings import *  # noqa: E402,F403
 
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="classifier-test-media-"))
@@ -19,7 +19,7 @@ CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", True)  # noqa: F405
 UPLOAD_RATE = "1000/minute"
 CORRECTION_RATE = "1000/minute"
 SIGNUP_RATE = "1000/minute"
-LIVE_CHUNK_RATE = "1000/minute"
+LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "1000/minute")
 # Serve static files straight from the source folders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -106,8 +106,9 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
         """Append about a second of audio (an uncompressed WAV file as the body, 8-48 kHz, mono or
         stereo, 10 ms to 5 s); answers every window classified so far, times from the session's start."""
         session = self.get_object()
-        data = request.data if isinstance(request.data, bytes) else b""
         try:
+            sessions.take_chunk_allowance(session)  # before the body is read: a refusal costs little
+            data = request.data if isinstance(request.data, bytes) else b""
             session = sessions.add_chunk(session, data)
         except sessions.LiveClosed as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)

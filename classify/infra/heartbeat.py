@@ -1,4 +1,8 @@
-"""The workers' heartbeat and model state in the shared cache: written by workers, read by /readyz."""
+"""The workers' heartbeats and model state in the shared cache: written by workers, read by /readyz.
+
+One heartbeat per queue (clips, live windows, training): each says when a worker of that queue
+last reported and, for the queues that classify, which model version it has loaded. A worker
+beats only once its model is loaded (classify/worker/startup.py), so a heartbeat means "ready"."""
 
 from __future__ import annotations
 
@@ -6,16 +10,26 @@ import time
 
 from django.core.cache import cache
 
-HEARTBEAT_KEY = "workers:last-heartbeat"
+HEARTBEAT_KEY = "workers:last-heartbeat"  # the clips' queue
 
 
-def beat() -> None:
-    cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
+def _key(queue: str | None) -> str:
+    return HEARTBEAT_KEY if queue is None else f"{HEARTBEAT_KEY}:{queue}"
 
 
-def last_heartbeat_age_s() -> float | None:
-    seen = cache.get(HEARTBEAT_KEY)
+def beat(queue: str | None = None, model_version: str = "") -> None:
+    cache.set(_key(queue), time.time(), timeout=None)
+    if model_version:
+        cache.set(_key(queue) + ":model", model_version, timeout=None)
+
+
+def last_heartbeat_age_s(queue: str | None = None) -> float | None:
+    seen = cache.get(_key(queue))
     return None if seen is None else max(0.0, time.time() - float(seen))
+
+
+def model_version(queue: str | None = None) -> str:
+    return cache.get(_key(queue) + ":model") or ""
 
 
 MODEL_ERROR_KEY = "workers:model-error"

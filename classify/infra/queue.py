@@ -18,6 +18,12 @@ TRAIN_MODEL = _TASKS + "train_model"
 SWEEP = _TASKS + "sweep_stale_clips"
 
 
+def queue_of(task: str) -> str | None:
+    """The django-q2 queue (cluster) a task goes to: live windows and training have their own
+    (settings.LIVE_QUEUE, TRAINING_QUEUE); None is the clips' queue."""
+    return {CLASSIFY_LIVE: settings.LIVE_QUEUE, TRAIN_MODEL: settings.TRAINING_QUEUE}.get(task)
+
+
 def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **options) -> None:
     """Queue `task(*args)` once the current transaction commits (at once outside one), so a
     worker never looks for a row that is not committed yet. `options` are django-q2's (timeout).
@@ -28,6 +34,9 @@ def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **opti
     (`resent_by_keepers=False`: a training run) lets the error through. In sync mode (tests) the
     task runs here and its errors propagate."""
     from django_q.tasks import async_task
+
+    if (cluster := queue_of(task)) is not None:
+        options["cluster"] = cluster
 
     def send() -> None:
         if settings.CLASSIFY_SYNC or not resent_by_keepers:
@@ -42,9 +51,9 @@ def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **opti
 
 
 @functools.cache
-def broker():
-    """django-q2's broker, made once per process (get_broker() opens a new connection per call);
-    keepers ask it every few seconds, /readyz on every probe."""
+def broker(cluster: str | None = None):
+    """django-q2's broker of one queue (None: the clips'), made once per process (get_broker()
+    opens a new connection per call); keepers ask it every few seconds, /readyz on every probe."""
     from django_q.brokers import get_broker
 
-    return get_broker()
+    return get_broker(cluster)

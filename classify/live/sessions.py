@@ -133,13 +133,18 @@ def _locked(session_id) -> LiveSession:
     return locked
 
 
-def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
-    """Append a chunk, queue the classification of the newest windows, and wait (at most
-    LIVE_WAIT_S) until the worker has classified up to it."""
+def take_chunk_allowance(session: LiveSession) -> None:
+    """Count a chunk against its owner's LIVE_CHUNK_RATE, or raise LiveThrottled."""
     try:
         limits.take_live_chunks(session.owner_id)
     except limits.LimitReached as reached:
         raise LiveThrottled(f"Too many live chunks: {reached}.", reached.wait_s) from None
+
+
+def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
+    """Append a chunk, queue the classification of the newest windows, and wait (at most
+    LIVE_WAIT_S) until the worker has classified up to it. The caller has taken the chunk's
+    allowance (take_chunk_allowance)."""
     pcm = decode_chunk(data)
     too_long = False
     with transaction.atomic():
@@ -165,14 +170,23 @@ def add_chunk(session: LiveSession, data: bytes) -> LiveSession:
             f"The live session reached its limit of {settings.LIVE_MAX_S / 60:.0f} min and was stopped; "
             "its audio is not kept. Stop earlier to keep a recording."
         )
-    deadline = time.monotonic() + settings.LIVE_WAIT_S
-    while True:
-        current = LiveSession.objects.filter(pk=locked.pk).first()
-        if current is None:  # removed while we waited (expired by the sweeper, account deleted)
-            raise LiveClosed("This live session was closed while the chunk was being classified.")
-        if current.classified_s >= received_s - 1e-6 or time.monotonic() > deadline:
-            return current
-        time.sleep(0.03)
+    # One waiting request per session: a client sending chunks on several connections at once
+    # gets the others answered at once (windows so far), and cannot hold more than one web
+    # thread per session for LIVE_WAIT_S.
+    waiting = f"live:waiting:{locked.pk}"
+    waits = cache.add(waiting, 1, settings.LIVE_WAIT_S + 5)
+    deadline = time.monotonic() + (settings.LIVE_WAIT_S if waits else 0)
+    try:
+        while True:
+            current = LiveSession.objects.filter(pk=locked.pk).first()
+            if current is None:  # removed while we waited (expired by the sweeper, account deleted)
+                raise LiveClosed("This live session was closed while the chunk was being classified.")
+            if current.classified_s >= received_s - 1e-6 or time.monotonic() > deadline:
+                return current
+            time.sleep(0.1)  # eight waiting chunks cost 80 queries a second
+    finally:
+        if waits:
+            cache.delete(waiting)
 
 
 PENDING_TAIL_S = 30  # a pending mark outlives a lost task by no more than this

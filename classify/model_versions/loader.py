@@ -62,3 +62,8 @@ def get_classifier():
                 logger.info("switched from model %s to %s", _classifier.version, classifier.version)
             _classifier, _loaded = classifier, wanted
     return _classifier
+
+
+def loaded_version() -> str:
+    """The version this process serves with ("" before its first load)."""
+    return _classifier.version if _classifier is not None else ""

@@ -19,10 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from classify.clips import corrections
@@ -44,6 +46,12 @@ def queue_training(
 ) -> ModelVersion:
     """A row for the run, queued for a worker (never run in a web request); enqueue=False for a
     caller that runs it itself (`train_model --now`)."""
+    corpus = Path(settings.TRAINING_CORPUS_DIR)
+    if not corpus.is_dir() or not any(corpus.iterdir()):
+        raise TrainingRefused(
+            f"The training corpus is not on this server: {corpus} is missing or empty "
+            "(set TRAINING_CORPUS_DIR to a folder of music/, speech/ and noise/)."
+        )
     busy = ModelVersion.objects.filter(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING])
     if (running := busy.first()) is not None:
         raise TrainingRefused(f"{running.version} is already {running.status}: one training at a time.")
@@ -215,16 +223,58 @@ def train_in_child(argv: list[str], progress: ProgressLog) -> None:
         raise RuntimeError(f"ml.training.train exited with status {code}: " + " / ".join(progress.lines[-3:]))
 
 
+_running: int | None = None  # the run this process trains, renewed by its keeper
+
+
+def renew_running() -> None:
+    if (run_id := _running) is not None:
+        ModelVersion.objects.filter(pk=run_id, status=ModelVersion.Status.TRAINING).update(
+            beat_at=timezone.now()
+        )
+
+
+ABANDONED = (
+    "The worker training this model stopped before it finished (a restart or a crash); you can train again."
+)
+LOST = "The training task was lost before a worker took it (the queue was emptied); you can train again."
+
+
+def fail_abandoned() -> int:
+    """Fail training runs whose worker died (beat older than TRAINING_LEASE_S) and queued runs
+    whose task is gone from the training queue, so admin can train again. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_LEASE_S)
+    failed = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
+        .annotate(seen=Coalesce("beat_at", "started_at", "created_at"))
+        .filter(seen__lt=cutoff)
+        .update(status=ModelVersion.Status.FAILED, error=ABANDONED, finished_at=timezone.now())
+    )
+    stale = ModelVersion.objects.filter(status=ModelVersion.Status.QUEUED, created_at__lt=cutoff)
+    if stale.exists() and not queue.broker(settings.TRAINING_QUEUE).queue_size():
+        failed += stale.update(status=ModelVersion.Status.FAILED, error=LOST, finished_at=timezone.now())
+    return failed
+
+
 def run_training(run_id: int) -> str:
     """The task: claim the run, train with ml.training.train, store the files, measure, mark candidate."""
+    global _running
     try:
+        now = timezone.now()
         claimed = ModelVersion.objects.filter(pk=run_id, status=ModelVersion.Status.QUEUED).update(
-            status=ModelVersion.Status.TRAINING
+            status=ModelVersion.Status.TRAINING, started_at=now, beat_at=now
         )
     except IntegrityError:
         claimed = 0
     if not claimed:
         return f"training {run_id}: skipped (not queued, or another run is training)"
+    _running = run_id
+    try:
+        return _train(run_id)
+    finally:
+        _running = None
+
+
+def _train(run_id: int) -> str:
     run = ModelVersion.objects.get(pk=run_id)
     progress = ProgressLog(run_id)
     started = time.monotonic()

@@ -1,5 +1,6 @@
-"""Per worker process, a keeper thread: renew the leases this process holds, beat the heartbeat,
-and run the state machine's sweep (expired leases of dead workers, lost tasks)."""
+"""Per worker process, a keeper thread: renew the leases this process holds (clips, a training
+run), beat its queue's heartbeat, and run the sweeps (expired leases of dead workers, lost tasks,
+training runs whose worker died)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.db import close_old_connections
 
 from classify.clips import state
 from classify.infra.heartbeat import beat
+from classify.model_versions import loader, training
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +37,10 @@ def holding(clip_id: int, token: uuid.UUID) -> Iterator[None]:
 
 
 class Keeper(threading.Thread):
-    def __init__(self, interval_s: float):
+    def __init__(self, interval_s: float, queue: str | None):
         super().__init__(name="lease-keeper", daemon=True)
         self.interval_s = interval_s
+        self.queue = queue
 
     def run(self) -> None:
         while True:
@@ -54,16 +57,18 @@ class Keeper(threading.Thread):
         for clip_id, token in held.items():
             if not state.renew(clip_id, token):
                 logger.warning("lost the lease on clip %s", clip_id, extra={"clip_id": clip_id})
-        beat()
+        training.renew_running()
+        beat(self.queue, loader.loaded_version())
         state.sweep()
+        training.fail_abandoned()
 
 
 _keeper: Keeper | None = None
 
 
-def start_keeper() -> None:
-    """Once per process (each forked django-q2 worker calls it as it starts)."""
+def start_keeper(queue: str | None = None) -> None:
+    """Once per process (each forked django-q2 worker calls it as it starts, with its queue)."""
     global _keeper
     if _keeper is None or not _keeper.is_alive():
-        _keeper = Keeper(interval_s=max(1.0, settings.CLASSIFY_LEASE_S / 6))
+        _keeper = Keeper(interval_s=max(1.0, settings.CLASSIFY_LEASE_S / 6), queue=queue)
         _keeper.start()

@@ -14,6 +14,14 @@ from classify.model_versions import loader, registry, training
 from classify.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def corpus_here(settings, tiny_corpus):
+    """Training is queued only where its corpus is (a worker's check would come too late)."""
+    settings.TRAINING_CORPUS_DIR = tiny_corpus
+
+
 MONITOR = "Bearer tests-health-token"  # HEALTH_TOKEN in tests/settings.py
 
 
@@ -120,14 +128,52 @@ def test_people_who_are_not_staff_cannot_reach_model_versions(alice_browser):
         assert alice_browser.get(url).status_code == 302
 
 
-def test_training_without_a_corpus_on_the_worker_fails_with_a_message(admin_user, settings, tmp_path):
+def test_training_without_a_corpus_is_refused_at_once_with_a_message(admin_client, settings, tmp_path):
     settings.TRAINING_CORPUS_DIR = tmp_path / "nowhere"
+    page = admin_client.post("/admin/classify/modelversion/train/", {}, follow=True).content.decode()
+    assert "The training corpus is not on this server" in page and "TRAINING_CORPUS_DIR" in page
+    assert not ModelVersion.objects.filter(status="queued").exists()
+
+
+def test_a_corpus_gone_from_the_worker_fails_the_run_with_a_message(admin_user, settings, tmp_path):
     with transaction.atomic():
         run = training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    settings.TRAINING_CORPUS_DIR = tmp_path / "nowhere"
     with pytest.raises(RuntimeError):
         training.run_training(run.pk)
     run.refresh_from_db()
     assert run.status == "failed" and "is not on this worker (TRAINING_CORPUS_DIR)" in run.error
+
+
+def test_a_run_whose_worker_died_or_whose_task_was_lost_is_failed_so_staff_can_train_again(
+    admin_user, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.TRAINING_LEASE_S = 60
+    with transaction.atomic():
+        run = training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    long_ago = timezone.now() - timedelta(seconds=61)
+    ModelVersion.objects.filter(pk=run.pk).update(status="training", started_at=long_ago, beat_at=long_ago)
+    assert training.fail_abandoned() == 1
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error == training.ABANDONED
+
+    with transaction.atomic():
+        lost = training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    assert training.fail_abandoned() == 0  # just queued: its task may be on its way
+    ModelVersion.objects.filter(pk=lost.pk).update(created_at=long_ago)
+    assert training.fail_abandoned() == 1  # the training queue is empty: nothing will take it
+    assert ModelVersion.objects.get(pk=lost.pk).error == training.LOST
+
+    with transaction.atomic():
+        alive = training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    ModelVersion.objects.filter(pk=alive.pk).update(
+        status="training", started_at=long_ago, beat_at=timezone.now()
+    )
+    assert training.fail_abandoned() == 0  # renewed by its keeper a moment ago
 
 
 def test_a_version_whose_files_are_corrupt_cannot_be_promoted(settings, tmp_path, admin_user):

@@ -4,6 +4,7 @@ an S3 server, headless Chromium, the schema fuzzer."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,11 +70,13 @@ def worker_env(settings, **extra: str) -> dict:
 
 @pytest.fixture
 def qcluster(settings, start_process):
-    """A `manage.py qcluster` process on the test database, stopped (and reaped) afterwards."""
+    """The clips' `manage.py qcluster` on the test database, and the live windows' one beside it
+    (as `make run` starts them), stopped (and reaped) afterwards. Returns the clips' process."""
     settings.CLASSIFY_SYNC = False
-    return start_process(
-        "qcluster", [sys.executable, str(ROOT / "manage.py"), "qcluster"], worker_env(settings)
-    )
+    command = [sys.executable, str(ROOT / "manage.py"), "qcluster"]
+    live = ["nice", "-n", str(settings.LIVE_NICENESS), *command]
+    start_process("qcluster-live", live, worker_env(settings, Q_CLUSTER_NAME=settings.LIVE_QUEUE))
+    return start_process("qcluster", command, worker_env(settings))
 
 
 def wait_until(predicate, timeout_s: float, what: str, every_s: float = 0.1) -> None:
@@ -93,6 +96,28 @@ def start_web(start_process, env: dict, *args: str):
     process.base_url = f"http://127.0.0.1:{port}"
     wait_until_healthy(process.base_url, 60, "gunicorn")
     return process
+
+
+def start_proxy(start_process, tmp_path, upstream: str, listen: int) -> str:
+    """nginx with deploy/nginx.conf in front of `upstream` (a base URL), on 127.0.0.1:`listen`;
+    returns its base URL once /healthz answers through it."""
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is needed (Debian's nginx-light; .ci/run installs it)")
+    run_dir = tmp_path / "nginx"
+    run_dir.mkdir()
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    for name, value in {
+        "RUN_DIR": run_dir,
+        "UPSTREAM": upstream.removeprefix("http://"),
+        "LISTEN": f"127.0.0.1:{listen}",
+    }.items():
+        config = config.replace(f"@{name}@", str(value))
+    (run_dir / "nginx.conf").write_text(config)
+    directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
+    start_process("nginx", ["nginx", "-c", str(run_dir / "nginx.conf"), "-g", directives], dict(os.environ))
+    base = f"http://127.0.0.1:{listen}"
+    wait_until_healthy(base, 30, "nginx")
+    return base
 
 
 def wait_until_healthy(base_url: str, timeout_s: float, what: str) -> None:

@@ -50,10 +50,13 @@ def test_staff_train_compare_promote_and_roll_back_while_a_worker_keeps_running(
     training_env = {"TRAINING_CORPUS_DIR": str(tiny_corpus), "TRAINING_PRESET": "cnn2d-yamnet", "TRAINING_EPOCHS": "3",
                     "MODEL_CACHE_DIR": str(tmp_path / "model-cache")}  # fmt: skip
     settings.TRAINING_PRESET, settings.TRAINING_EPOCHS = "cnn2d-yamnet", 3  # the shipped recipe
-    worker = start_process(
-        "qcluster",
-        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-        worker_env(settings, **training_env),
+    settings.TRAINING_CORPUS_DIR = tiny_corpus
+    command = [sys.executable, str(ROOT / "manage.py"), "qcluster"]
+    worker = start_process("qcluster", command, worker_env(settings, **training_env))
+    trainer = start_process(
+        "qcluster-training",
+        command,
+        worker_env(settings, Q_CLUSTER_NAME=settings.TRAINING_QUEUE, **training_env),
     )
     wait_until(lambda: "loaded model" in worker.log_path.read_text(), 90, "the worker to load the model")
 
@@ -66,7 +69,7 @@ def test_staff_train_compare_promote_and_roll_back_while_a_worker_keeps_running(
         lambda: run.filter(status__in=["candidate", "failed"]).exists(), 240, "training to end", every_s=0.5
     )
     candidate = run.get()
-    assert candidate.status == "candidate", candidate.error + "\n" + worker.log_path.read_text()[-3000:]
+    assert candidate.status == "candidate", candidate.error + "\n" + trainer.log_path.read_text()[-3000:]
     assert candidate.corrections_used > 0 and candidate.correction_users == 2  # a third user held out
     assert "Epoch 3/3" in candidate.log and candidate.recipe == "cnn2d-yamnet"
     sets = candidate.comparison["sets"]

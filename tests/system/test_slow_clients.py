@@ -3,8 +3,6 @@ while connections trickle headers and bodies, other requests are answered at onc
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -12,8 +10,8 @@ import time
 import pytest
 import requests
 
-from tests.conftest import ROOT, free_port
-from tests.system.conftest import start_web, wait_until_healthy, worker_env
+from tests.conftest import free_port
+from tests.system.conftest import start_proxy, start_web, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SLOW_CLIENTS = 16  # twice gunicorn's 2 workers x 4 threads
@@ -21,25 +19,9 @@ SLOW_CLIENTS = 16  # twice gunicorn's 2 workers x 4 threads
 
 @pytest.fixture
 def proxied(settings, start_process, tmp_path):
-    if shutil.which("nginx") is None:
-        pytest.fail("nginx is needed (Debian's nginx-light; .ci/run installs it)")
     web = start_web(start_process, worker_env(settings), "--threads", "4", "--timeout", "60")
     listen = free_port()
-    run_dir = tmp_path / "nginx"
-    run_dir.mkdir()
-    config = (ROOT / "deploy" / "nginx.conf").read_text()
-    for name, value in {
-        "RUN_DIR": run_dir,
-        "UPSTREAM": web.base_url.removeprefix("http://"),
-        "LISTEN": f"127.0.0.1:{listen}",
-    }.items():
-        config = config.replace(f"@{name}@", str(value))
-    (run_dir / "nginx.conf").write_text(config)
-    directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    start_process("nginx", ["nginx", "-c", str(run_dir / "nginx.conf"), "-g", directives], dict(os.environ))
-    base = f"http://127.0.0.1:{listen}"
-    wait_until_healthy(base, 30, "nginx")
-    return base, listen
+    return start_proxy(start_process, tmp_path, web.base_url, listen), listen
 
 
 def trickle(port: int, stop: threading.Event, body: bool) -> None:
