@@ -106,8 +106,14 @@ class Classification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The owner's latest correction of the whole clip ("" when none): see Correction.
     corrected_label = models.CharField(max_length=16, blank=True)
-    # The model's top two classes were within its uncertainty margin: shown as "unsure".
+    # The model's top two clip-level classes were within its uncertainty margin.
+    model_uncertain = models.BooleanField(default=False)
+    # What the clip is shown as, by the one rule of classify/clips/summary.py (kept up to date
+    # when the result is stored and after each correction; filters and exports read these).
+    shown_label = models.CharField(max_length=16, blank=True, db_index=True)
+    mixed = models.BooleanField(default=False)
     uncertain = models.BooleanField(default=False)
+    shares = models.JSONField(default=dict, blank=True)  # seconds per timeline label
 
     class Meta:
         ordering = ["-created_at"]

@@ -18,5 +18,10 @@ urlpatterns = [
     path("clips/<int:clip_id>/delete/", views.clip_delete, name="clip-delete"),
     path("clips/<int:clip_id>/correct/", views.clip_correct, name="clip-correct"),
     re_path(r"^clips/export\.(?P<kind>csv|json)$", views.history_download, name="history-export"),
+    re_path(
+        r"^clips/(?P<clip_id>[0-9]+)/segments\.(?P<kind>csv|json|audacity)$",
+        views.clip_segments,
+        name="clip-segments",
+    ),
     path("api/", include(router.urls)),
 ]

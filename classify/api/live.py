@@ -116,7 +116,7 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
             headers = {"Retry-After": str(round(error.wait_s))}
             return Response({"detail": str(error)}, status=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
         except sessions.LiveRefused as error:
-            raise ValidationError({"detail": [str(error)]}) from None
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(LiveSessionSerializer(session).data)
 
     @extend_schema(
@@ -141,7 +141,7 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
             detail = f"{error} The recording is kept: finish again then."
             return Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         except intake.UploadRejected as error:
-            raise ValidationError({"detail": [str(error)]}) from None
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         clip = Clip.objects.for_user(request.user).with_result().get(pk=clip.pk)
         return Response(
             ClipSerializer(clip, context={"request": request}).data, status=status.HTTP_201_CREATED

@@ -6,6 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from classify.clips import summary
 from classify.models import Clip
 from ml import CLASS_NAMES, TIMELINE_LABELS
 
@@ -20,14 +21,28 @@ class SegmentSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="counted from 0: what corrections take as `segment`")
     start = serializers.FloatField()
     end = serializers.FloatField()
-    label = serializers.ChoiceField(choices=TIMELINE_LABELS, help_text="silence: below the level floor")
+    label = serializers.ChoiceField(
+        choices=TIMELINE_LABELS, help_text="as shown: the owner's correction, else the model's"
+    )
+    model_label = serializers.ChoiceField(choices=TIMELINE_LABELS, help_text="silence: below the level floor")
     probabilities = ProbabilitiesSerializer()
-    corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
-    uncertain = serializers.BooleanField(help_text="the model's top two classes were close: it hesitated")
+    corrected_label = serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True)
+    uncertain = serializers.BooleanField(help_text="the model hesitated here and nobody corrected it")
+
+
+class SharesSerializer(serializers.Serializer):
+    """Seconds of the clip per label, from its timeline as shown."""
+
+    music = serializers.FloatField()
+    speech = serializers.FloatField()
+    noise = serializers.FloatField()
+    silence = serializers.FloatField()
 
 
 class CorrectionRequestSerializer(serializers.Serializer):
-    label = serializers.ChoiceField(choices=CLASS_NAMES)
+    label = serializers.ChoiceField(
+        choices=TIMELINE_LABELS, help_text="music, speech or noise; a segment may also be silence"
+    )
     segment = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -48,9 +63,13 @@ class CorrectionSerializer(serializers.Serializer):
 class ClipSerializer(serializers.ModelSerializer):
     filename = serializers.CharField(source="original_filename", read_only=True)
     label = serializers.SerializerMethodField()
+    answer = serializers.SerializerMethodField()
+    model_label = serializers.SerializerMethodField()
     corrected_label = serializers.SerializerMethodField()
     confidence = serializers.SerializerMethodField()
     uncertain = serializers.SerializerMethodField()
+    mixed = serializers.SerializerMethodField()
+    shares = serializers.SerializerMethodField()
     probabilities = serializers.SerializerMethodField()
     segments = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField()
@@ -64,9 +83,13 @@ class ClipSerializer(serializers.ModelSerializer):
             "filename",
             "status",
             "label",
+            "answer",
+            "model_label",
             "corrected_label",
             "confidence",
             "uncertain",
+            "mixed",
+            "shares",
             "probabilities",
             "duration_s",
             "segments",
@@ -83,9 +106,28 @@ class ClipSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True))
+    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
     def get_label(self, clip: Clip) -> str | None:
+        """As shown: the owner's correction, else the model's label (classify/clips/summary.py)."""
+        return (clip.result.shown_label or clip.result.label) if clip.result else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_answer(self, clip: Clip) -> str | None:
+        """The answer in words: "speech", or a mixed clip's shares ("Speech 24 s · music 13 s")."""
+        return summary.stored(clip.result).headline() if clip.result else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
+    def get_model_label(self, clip: Clip) -> str | None:
         return clip.result.label if clip.result else None
+
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
+    def get_mixed(self, clip: Clip) -> bool | None:
+        """Two or more classes each hold a real share of the time (null before a result)."""
+        return clip.result.mixed if clip.result else None
+
+    @extend_schema_field(SharesSerializer(allow_null=True))
+    def get_shares(self, clip: Clip) -> dict | None:
+        return clip.result.shares if clip.result else None
 
     @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
     def get_corrected_label(self, clip: Clip) -> str | None:
@@ -96,7 +138,8 @@ class ClipSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_uncertain(self, clip: Clip) -> bool | None:
-        """True when the model hesitated between its top two classes (null before a result)."""
+        """True when the model hesitated on a part that decides the answer and nobody corrected
+        it (null before a result)."""
         return clip.result.uncertain if clip.result else None
 
     @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
@@ -112,10 +155,11 @@ class ClipSerializer(serializers.ModelSerializer):
                 "index": s.index,
                 "start": s.start,
                 "end": s.end,
-                "label": s.label,
+                "label": s.corrected_label or s.label,
+                "model_label": s.label,
                 "probabilities": s.probabilities,
                 "corrected_label": s.corrected_label or None,
-                "uncertain": s.uncertain,
+                "uncertain": s.uncertain and not s.corrected_label,
             }
             for s in clip.result.segments.all()
         ]
@@ -142,9 +186,17 @@ class HistoryRowSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     filename = serializers.CharField()
     status = serializers.ChoiceField(choices=Clip.Status.values)
-    label = serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True)
+    label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True, help_text="as shown")
+    answer = serializers.CharField(allow_null=True)
+    model_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
     corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
+    uncertain = serializers.BooleanField(allow_null=True)
+    mixed = serializers.BooleanField(allow_null=True)
+    music_s = serializers.FloatField(allow_null=True)
+    speech_s = serializers.FloatField(allow_null=True)
+    noise_s = serializers.FloatField(allow_null=True)
+    silence_s = serializers.FloatField(allow_null=True)
     music = serializers.FloatField(allow_null=True)
     speech = serializers.FloatField(allow_null=True)
     noise = serializers.FloatField(allow_null=True)
@@ -153,6 +205,21 @@ class HistoryRowSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class SegmentRowSerializer(serializers.Serializer):
+    """One row of a clip's segment export (classify/clips/segment_export.py)."""
+
+    index = serializers.IntegerField()
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    label = serializers.ChoiceField(choices=TIMELINE_LABELS)
+    model_label = serializers.ChoiceField(choices=TIMELINE_LABELS)
+    corrected = serializers.BooleanField()
+    uncertain = serializers.BooleanField()
+    music = serializers.FloatField()
+    speech = serializers.FloatField()
+    noise = serializers.FloatField()
 
 
 class ErrorSerializer(serializers.Serializer):

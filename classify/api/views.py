@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -19,8 +20,9 @@ from classify.api.serializers import (
     ErrorSerializer,
     FieldErrorsSerializer,
     HistoryRowSerializer,
+    SegmentRowSerializer,
 )
-from classify.clips import history_export, intake, removal
+from classify.clips import filters, history_export, intake, removal, segment_export
 from classify.clips.corrections import CorrectionRefused, CorrectionThrottled, correct
 from classify.clips.filters import filter_clips
 from classify.infra.ranged import audio_response
@@ -34,19 +36,46 @@ TOO_MANY = {429: ErrorSerializer}
 BAD_REQUEST = {400: FieldErrorsSerializer}
 
 
-FILTER_CHOICES = {"label": TIMELINE_LABELS, "status": tuple(Clip.Status.values)}
-
-
 def refuse_unknown_filters(params) -> None:
     """The API says when a filter value matches nothing it knows (?label=banana would otherwise
     return every clip); the HTML history ignores them, so an old bookmark still opens."""
-    errors = {
-        name: [f"Choose one of {', '.join(choices)}."]
-        for name, choices in FILTER_CHOICES.items()
-        if params.get(name) not in (None, "", *choices)
-    }
-    if errors:
+    if errors := filters.unknown_values(params):
         raise ValidationError(errors)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "label",
+        enum=[*TIMELINE_LABELS],
+        description="the label shown: the owner's correction, else the model's",
+    ),
+    OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
+    OpenApiParameter(
+        "mixed",
+        enum=list(filters.FLAGS),
+        description="two or more classes each hold a real share of the time",
+    ),
+    OpenApiParameter(
+        "uncertain", enum=list(filters.FLAGS), description="the model hesitated on what decides the answer"
+    ),
+    OpenApiParameter("ordering", enum=list(filters.ORDERINGS), description="newest first by default"),
+    OpenApiParameter("search", str, description="part of the file name"),
+]
+
+
+class ClipPages(PageNumberPagination):
+    """20 clips a page; ?page_size= from 1 to 100, anything else refused (not quietly replaced)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_size(self, request):
+        text = request.query_params.get(self.page_size_query_param)
+        if text is None:
+            return self.page_size
+        if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= self.max_page_size:
+            raise ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
+        return int(text)
 
 
 @extend_schema_view(
@@ -62,6 +91,7 @@ class ClipViewSet(
 ):
     serializer_class = ClipSerializer
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = ClipPages
 
     def get_queryset(self):
         clips = (
@@ -76,9 +106,8 @@ class ClipViewSet(
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("label", enum=[*TIMELINE_LABELS]),
-            OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
-            OpenApiParameter("search", str, description="part of the file name"),
+            *LIST_PARAMETERS,
+            OpenApiParameter("page_size", int, description="clips per page, 1 to 100 (20 by default)"),
         ],
         responses={200: ClipSerializer(many=True), **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST},
     )
@@ -107,13 +136,23 @@ class ClipViewSet(
         removal.delete_clip(clip)
 
     @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: CorrectionSerializer(many=True), **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST},
+    )
+    @extend_schema(
+        methods=["POST"],
         request=CorrectionRequestSerializer,
         responses={201: CorrectionSerializer, **BAD_REQUEST, **NOT_FOUND, **UNAUTHORISED, **TOO_MANY},
     )
-    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
+    @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
     def corrections(self, request, pk=None):
-        """Say what the clip (or one segment, by index) really is."""
+        """GET: the owner's corrections of this clip, newest first. POST: say what the clip (or one
+        segment, by index) really is; a segment may also be silence."""
         clip = self.get_object()
+        if request.method == "GET":
+            made = clip.corrections.select_related("segment").order_by("-created_at", "-id")
+            return Response(CorrectionSerializer(made, many=True).data)
         wanted = CorrectionRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         try:
@@ -123,7 +162,7 @@ class ClipViewSet(
         except CorrectionThrottled as error:
             raise Throttled(wait=error.wait_s, detail=str(error)) from None
         except CorrectionRefused as error:
-            raise ValidationError({"detail": [str(error)]}) from None
+            return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -144,9 +183,7 @@ class ClipViewSet(
     @extend_schema(
         parameters=[
             OpenApiParameter("type", enum=["csv", "json"], description="file type, json by default"),
-            OpenApiParameter("label", enum=[*TIMELINE_LABELS]),
-            OpenApiParameter("status", enum=[s.value for s in Clip.Status]),
-            OpenApiParameter("search", str, description="part of the file name"),
+            *LIST_PARAMETERS,
         ],
         responses={
             (200, "application/json"): HistoryRowSerializer(many=True),
@@ -162,3 +199,28 @@ class ClipViewSet(
         if kind not in ("csv", "json"):
             raise ValidationError({"type": ["Choose csv or json."]})
         return history_export.response(self.get_queryset(), kind)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "type",
+                enum=[*segment_export.KINDS],
+                description="file type, json by default; audacity: a label track",
+            )
+        ],
+        responses={
+            (200, "application/json"): SegmentRowSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/plain"): OpenApiTypes.STR,
+            **NOT_FOUND,
+            **UNAUTHORISED,
+            **BAD_REQUEST,
+        },
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def segments(self, request, pk=None):
+        """The clip's timeline as CSV, JSON or an Audacity label track, each segment as shown."""
+        kind = request.query_params.get("type", "json")
+        if kind not in segment_export.KINDS:
+            raise ValidationError({"type": [f"Choose one of {', '.join(segment_export.KINDS)}."]})
+        return segment_export.response(self.get_object(), kind)

@@ -9,9 +9,10 @@ from pathlib import Path
 import soundfile
 from django.db import transaction
 
+from classify.clips import summary
 from classify.infra import limits, storage
 from classify.models import Clip, Correction
-from ml import CLASS_NAMES
+from ml import CLASS_NAMES, TIMELINE_LABELS
 from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
 
 
@@ -26,9 +27,12 @@ class CorrectionThrottled(CorrectionRefused):
 
 
 def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) -> Correction:
-    """Record that the clip (or one of its segments) is really `new_label`."""
-    if new_label not in CLASS_NAMES:
-        raise CorrectionRefused(f"The label must be one of {', '.join(CLASS_NAMES)}.")
+    """Record that the clip (or one of its segments) is really `new_label` (a segment may also be
+    silence), and update what the clip is shown as (classify/clips/summary.py)."""
+    allowed = CLASS_NAMES if segment_index is None else TIMELINE_LABELS
+    if new_label not in allowed:
+        what = "the clip" if segment_index is None else "a segment"
+        raise CorrectionRefused(f"The label of {what} must be one of {', '.join(allowed)}.")
     try:
         limits.take_correction(user.pk)
     except limits.LimitReached as reached:
@@ -49,7 +53,7 @@ def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) 
             old_label = segment.corrected_label or segment.label
             segment.corrected_label = new_label
             segment.save(update_fields=["corrected_label"])
-        return Correction.objects.create(
+        correction = Correction.objects.create(
             clip=clip,
             classification=result,
             segment=segment,
@@ -57,6 +61,8 @@ def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) 
             old_label=old_label,
             new_label=new_label,
         )
+        summary.refresh(result)
+        return correction
 
 
 MANIFEST_FIELDS = [
@@ -110,6 +116,8 @@ def export(
     for correction in latest_corrections():
         clip, segment = correction.clip, correction.segment
         if owners is not None and clip.owner_id not in owners:
+            continue
+        if correction.new_label not in CLASS_NAMES:  # "this is silence": nothing to learn a class from
             continue
         start, end = (segment.start, segment.end) if segment else (0.0, clip.duration_s or 0.0)
         name = f"clip{clip.pk}" + (f"-seg{segment.index}" if segment else "") + ".flac"

@@ -1,4 +1,8 @@
-"""History filters shared by the HTML history page and the API list."""
+"""History filters and ordering, shared by the HTML history page, the API list and the exports.
+
+`?label=` is the label a clip is shown with (the owner's correction, else the model's:
+classify/clips/summary.py), so the filter, the summary strip and the exports agree.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,48 @@ from collections.abc import Mapping
 from classify.models import Clip
 from ml import TIMELINE_LABELS
 
+FLAGS = ("true", "false")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "label": TIMELINE_LABELS,
+    "status": tuple(Clip.Status.values),
+    "mixed": FLAGS,
+    "uncertain": FLAGS,
+}
+# ?ordering= values: newest first by default.
+ORDERINGS = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "filename": ("original_filename", "id"),
+    "-filename": ("-original_filename", "-id"),
+    "duration_s": ("duration_s", "id"),
+    "-duration_s": ("-duration_s", "-id"),
+}
+CHOICES["ordering"] = tuple(ORDERINGS)
+
+
+def unknown_values(params: Mapping[str, str]) -> dict[str, list[str]]:
+    """Each filter whose value matches nothing it knows, with a sentence (the API answers 400)."""
+    return {
+        name: [f"Choose one of {', '.join(choices)}."]
+        for name, choices in CHOICES.items()
+        if params.get(name) not in (None, "", *choices)
+    }
+
 
 def filter_clips(clips, params: Mapping[str, str]):
-    """Apply ?label=, ?status= and ?search= (part of the file name); unknown values are ignored
-    rather than erroring, as a bookmarked URL should keep working."""
+    """Apply ?label=, ?status=, ?mixed=, ?uncertain=, ?search= (part of the file name) and
+    ?ordering=; unknown values are ignored here (a bookmarked URL keeps working; the API refuses
+    them first)."""
     label = params.get("label", "")
     if label in TIMELINE_LABELS:
-        clips = clips.filter(result__label=label)
+        clips = clips.filter(result__shown_label=label)
     status = params.get("status", "")
     if status in Clip.Status.values:
         clips = clips.filter(status=status)
+    for flag in ("mixed", "uncertain"):
+        if params.get(flag, "") in FLAGS:
+            clips = clips.filter(**{f"result__{flag}": params[flag] == "true"})
     search = params.get("search", "").strip()
     if search:
         clips = clips.filter(original_filename__icontains=search)
-    return clips
+    return clips.order_by(*ORDERINGS.get(params.get("ordering", ""), ORDERINGS["-created_at"]))

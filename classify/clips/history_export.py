@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
-from ml import CLASS_NAMES
+from classify.clips import summary
+from ml import CLASS_NAMES, TIMELINE_LABELS
 
 EXPORT_CHUNK = 500
 FIELDS = [
@@ -16,8 +17,16 @@ FIELDS = [
     "filename",
     "status",
     "label",
+    "answer",
+    "model_label",
     "corrected_label",
     "confidence",
+    "uncertain",
+    "mixed",
+    "music_s",
+    "speech_s",
+    "noise_s",
+    "silence_s",
     "music",
     "speech",
     "noise",
@@ -40,9 +49,17 @@ def rows(clips) -> Iterator[dict]:
                 "id": clip.pk,
                 "filename": clip.original_filename,
                 "status": clip.status,
-                "label": result.label if result else None,
+                "label": (result.shown_label or result.label) if result else None,
+                "answer": summary.stored(result).headline() if result else None,
+                "model_label": result.label if result else None,
                 "corrected_label": (result.corrected_label or None) if result else None,
                 "confidence": result.confidence if result else None,
+                "uncertain": result.uncertain if result else None,
+                "mixed": result.mixed if result else None,
+                **{
+                    f"{name}_s": (result.shares or {}).get(name) if result else None
+                    for name in TIMELINE_LABELS
+                },
                 **{name: probabilities.get(name) for name in CLASS_NAMES},
                 "duration_s": clip.duration_s,
                 "model_version": result.model_version if result else None,

@@ -10,17 +10,17 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, Max, Q, Sum, When
+from django.db.models import Count, Max, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from classify.clips import history_export, intake, removal
+from classify.clips import history_export, intake, removal, segment_export, summary
 from classify.clips.corrections import CorrectionRefused, correct
 from classify.clips.filters import filter_clips
 from classify.infra.ranged import audio_response
 from classify.models import Clip
 from classify.web.forms import UploadForm
-from ml import CLASS_NAMES
+from ml import CLASS_NAMES, TIMELINE_LABELS
 
 
 def home(request):
@@ -30,20 +30,56 @@ def home(request):
 
 
 def history_summary(clips) -> dict:
-    """The strip above the history table: done clips per class (the owner's correction where
-    there is one, else the model's label), failed clips, total duration, last upload."""
+    """The strip above the history table: done clips per label as shown (the owner's correction
+    where there is one, else the model's: classify/clips/summary.py), mixed and unsure clips,
+    failed clips, total duration, last upload."""
     done = clips.filter(status=Clip.Status.DONE, result__isnull=False)
-    shown_label = Case(
-        When(~Q(result__corrected_label=""), then=F("result__corrected_label")), default=F("result__label")
-    )
-    per_label = dict(done.annotate(shown=shown_label).values_list("shown").annotate(n=Count("id")))
+    per_label = dict(done.values_list("result__shown_label").annotate(n=Count("id")))
     totals = clips.aggregate(
         total_s=Sum("duration_s"),
         last=Max("created_at"),
         count=Count("id"),
         failed=Count("id", filter=Q(status=Clip.Status.FAILED)),
     )
-    return {"per_label": [(label, per_label.get(label, 0)) for label in CLASS_NAMES], **totals}
+    flags = done.aggregate(
+        mixed=Count("id", filter=Q(result__mixed=True)), unsure=Count("id", filter=Q(result__uncertain=True))
+    )
+    shown = [(label, per_label.get(label, 0)) for label in TIMELINE_LABELS]
+    return {
+        "per_label": [(label, n) for label, n in shown if n or label in CLASS_NAMES],
+        **flags,
+        **totals,
+        "total": spoken_duration(totals["total_s"] or 0),
+    }
+
+
+def spoken_duration(seconds: float) -> str:
+    """1101 s -> "18 min", 7260 s -> "2 h 1 min", 42 s -> "42 s"."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+SORTABLE = {"filename": "File", "duration_s": "Duration", "created_at": "Uploaded"}
+
+
+def sort_links(params, query: str) -> dict[str, dict]:
+    """Per sortable column: the URL that sorts by it (flipping the direction if it is the current
+    sort) and the arrow to show."""
+    current = params.get("ordering", "-created_at")
+    links = {}
+    for field in SORTABLE:
+        ascending = current == field
+        descending = current == f"-{field}"
+        wanted = f"-{field}" if ascending else field
+        rest = "&".join(part for part in query.split("&") if part and not part.startswith("ordering="))
+        links[field] = {
+            "url": "?" + "&".join(filter(None, [rest, f"ordering={wanted}"])),
+            "arrow": "▲" if ascending else "▼" if descending else "",
+        }
+    return links
 
 
 @login_required
@@ -58,10 +94,16 @@ def history(request):
         "classify/history.html",
         {
             "page": page,
+            "rows": [
+                (clip, summary.stored(clip.result) if clip.result else None) for clip in page.object_list
+            ],
             "summary": history_summary(mine),
-            "filters": {key: request.GET.get(key, "") for key in ("label", "status", "search")},
+            "filters": {
+                key: request.GET.get(key, "") for key in ("label", "status", "search", "mixed", "uncertain")
+            },
             "query": query.urlencode(),
-            "labels": CLASS_NAMES,
+            "sort": sort_links(request.GET, query.urlencode()),
+            "labels": TIMELINE_LABELS,
             "statuses": Clip.Status.choices,
         },
     )
@@ -118,6 +160,24 @@ def timeline(segments, duration_s: float | None) -> list[dict]:
     ]
 
 
+def answer_context(result) -> dict:
+    """What the result page says about a clip (classify/clips/summary.py's rule): the summary as
+    shown, the model's own (for "the model said ..."), and the time bars of a mixed clip."""
+    if result is None:
+        return {}
+    shown = summary.summarize_result(result)
+    spans = [summary.Span(s.start, s.end, s.label, "", s.uncertain) for s in result.segments.all()]
+    percent = shown.share_pct()
+    return {
+        "summary": shown,
+        "model_summary": summary.summarize(result.label, "", result.model_uncertain, spans),
+        "holding_rows": [(name, shown.shares[name]) for name in shown.holding],
+        "share_rows": [
+            (name, percent[name], shown.shares[name]) for name in TIMELINE_LABELS if shown.shares[name]
+        ],
+    }
+
+
 @login_required
 def clip_detail(request, clip_id: int):
     clip = _own_clip(request, clip_id)
@@ -127,8 +187,10 @@ def clip_detail(request, clip_id: int):
         "classify/detail.html",
         {
             "clip": clip,
+            **answer_context(clip.result),
             "segments": segments,
             "labels": CLASS_NAMES,
+            "timeline_labels": TIMELINE_LABELS,
             "waveform": waveform_path(clip.waveform),
             "corrections": clip.corrections.select_related("segment", "user")[:20],
         },
@@ -168,6 +230,11 @@ def parse_index(text: str) -> int | None:
 def history_download(request, kind: str):
     clips = filter_clips(Clip.objects.for_user(request.user).for_listing(), request.GET)
     return history_export.response(clips, kind)
+
+
+@login_required
+def clip_segments(request, clip_id: str, kind: str):
+    return segment_export.response(_own_clip(request, int(clip_id)), kind)
 
 
 @login_required

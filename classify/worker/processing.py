@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from classify.clips import state
+from classify.clips import state, summary
 from classify.infra import storage
 from classify.model_versions.loader import get_classifier
 from classify.models import Classification, Clip, Segment
@@ -43,7 +43,7 @@ def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classif
                 "confidence": result.confidence,
                 "probabilities": result.probabilities,
                 "processing_s": round(processing_s, 4),
-                "uncertain": result.uncertain,
+                "model_uncertain": result.uncertain,
             },
         )
         classification.segments.all().delete()
@@ -59,6 +59,7 @@ def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classif
             )
             for i, segment in enumerate(result.segments)
         )
+        summary.refresh(classification)
         state.finish(
             clip.pk,
             lease,

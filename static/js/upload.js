@@ -30,23 +30,37 @@
     const link = document.createElement("a");
     link.href = "/clips/" + clip.id + "/";
     link.textContent = "open";
+    const started = Date.now();
+    let wait = 500;
     for (;;) {
-      const response = await fetch(api + clip.id + "/", { credentials: "same-origin" });
-      if (response.ok) {
-        clip = await response.json();
-        setState(item, clip.status);
-        if (clip.status === "done") {
-          item.querySelector("[data-detail]").innerHTML = '<span class="chip ' + clip.label + '">' + clip.label +
-            "</span> " + Math.round(clip.confidence * 100) + "% · ";
-          item.querySelector("[data-detail]").append(link);
-          return;
+      try {
+        const response = await fetch(api + clip.id + "/", { credentials: "same-origin" });
+        if (response.ok) {
+          clip = await response.json();
+          setState(item, clip.status);
+          if (clip.status === "done") {
+            // The answer as the result page gives it: one label, or a mixed clip's shares.
+            const detail = item.querySelector("[data-detail]");
+            detail.textContent = "";
+            const chip = document.createElement("span");
+            chip.className = "chip " + (clip.mixed ? "mixed" : clip.label);
+            chip.textContent = clip.answer;
+            detail.append(chip, clip.uncertain ? " unsure · " : clip.mixed ? " · " : " " + Math.round(clip.confidence * 100) + "% · ", link);
+            return;
+          }
+          if (clip.status === "failed") {
+            item.querySelector("[data-detail]").textContent = clip.error;
+            return;
+          }
         }
-        if (clip.status === "failed") {
-          item.querySelector("[data-detail]").textContent = clip.error;
-          return;
-        }
+      } catch (error) { /* the server may be restarting; try again */ }
+      if (Date.now() - started > 20000) {
+        const detail = item.querySelector("[data-detail]");
+        detail.textContent = "Taking longer than usual (the workers are busy); it will finish. ";
+        detail.append(link);
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 1.3, 5000);
     }
   }
 

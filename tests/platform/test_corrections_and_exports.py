@@ -42,11 +42,10 @@ def test_correcting_a_clip_in_the_browser_is_stored_and_shown(alice_browser, ali
         other(model_label),
     )
     assert correction.segment is None
-    assert (
-        f'you said <span class="chip {other(model_label)}"'
-        in alice_browser.get(f"/clips/{done_clip.pk}/").content.decode()
-    )
-    assert "✎" in alice_browser.get("/").content.decode()
+    page = alice_browser.get(f"/clips/{done_clip.pk}/").content.decode()
+    assert f'It is <span class="chip {other(model_label)}" data-label>{other(model_label)}</span>' in page
+    assert f"corrected by you; the model said {model_label}" in page
+    assert "✎ corrected" in alice_browser.get("/").content.decode()
 
 
 def test_correcting_one_segment_through_the_api(alice_api, done_clip):

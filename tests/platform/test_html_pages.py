@@ -94,20 +94,26 @@ def test_the_audio_view_answers_range_requests(alice_browser, music_wav, django_
 def test_an_unsure_result_names_both_candidates_and_takes_a_one_click_answer(
     alice, alice_browser, music_wav, django_capture_on_commit_callbacks
 ):
-    from classify.clips import intake
-    from classify.models import Classification
+    from classify.clips import intake, summary
+    from classify.models import Classification, Segment
 
     with django_capture_on_commit_callbacks(execute=True):
         clip = intake.create_clip(alice, as_upload(music_wav))
     clip.refresh_from_db()
+    # The model hesitated on the segments that decide the label (what makes a clip unsure).
     Classification.objects.filter(pk=clip.result_id).update(
-        label="speech", uncertain=True, probabilities={"music": 0.08, "speech": 0.47, "noise": 0.45}
+        label="speech", confidence=0.47, probabilities={"music": 0.08, "speech": 0.47, "noise": 0.45}
     )
+    Segment.objects.filter(classification_id=clip.result_id).update(label="speech", uncertain=True)
+    summary.refresh(Classification.objects.get(pk=clip.result_id))
     page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
     assert "Unsure:" in page and "% confident" not in page
     assert 'data-pick="speech"' in page and 'data-pick="noise"' in page and 'data-pick="music"' not in page
-    response = alice_browser.post(f"/clips/{clip.pk}/correct/", {"label": "noise"}, follow=True)
-    assert "It is <span" in response.content.decode() and "you said" in response.content.decode()
+    response = alice_browser.post(
+        f"/clips/{clip.pk}/correct/", {"label": "noise"}, follow=True
+    ).content.decode()
+    assert 'It is <span class="chip noise" data-label>noise</span>' in response
+    assert "corrected by you; the model said speech 47%" in response and "Unsure:" not in response
     assert clip.corrections.get().new_label == "noise"
 
 

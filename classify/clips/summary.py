@@ -1,0 +1,138 @@
+"""What a clip is shown as: one rule, used by the result page, history, API, exports and admin.
+
+- **Shown label** of a clip or segment: the owner's correction, else the model's.
+- **Time shares**: seconds per class (music, speech, noise, silence) from the timeline, each
+  segment counted under its shown label.
+- **Mixed**: two or more of music / speech / noise each hold at least MIXED_MIN_SHARE of the
+  clip's non-silent time and at least MIXED_MIN_S seconds. A mixed clip is answered with its
+  shares ("Speech 24 s · music 13 s"), never one confident label; a correction of the whole clip
+  by its owner ends that (the owner's word is the answer).
+- A clip whose timeline is all silence is shown as silence.
+- **Unsure**: a clip is unsure when a segment that decides its answer is unsure (a segment of
+  its label, or of any class holding a share of a mixed clip) and nobody corrected it; a clip
+  whose deciding segments are all sure is not. Only when no segment carries the label (a timeline
+  of silence, say) does the model's own clip-level hesitation count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ml import CLASS_NAMES, SILENCE, TIMELINE_LABELS
+
+MIXED_MIN_SHARE = 0.2
+MIXED_MIN_S = 3.0
+MOSTLY_SHARE = 0.6  # "Mostly speech, with music" from this share of the non-silent time
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float
+    end: float
+    label: str  # the model's
+    corrected_label: str = ""
+    uncertain: bool = False
+
+    @property
+    def shown(self) -> str:
+        return self.corrected_label or self.label
+
+    @property
+    def unsure(self) -> bool:
+        return self.uncertain and not self.corrected_label
+
+
+@dataclass(frozen=True)
+class Summary:
+    shown_label: str
+    mixed: bool
+    uncertain: bool
+    shares: dict[str, float]  # seconds per timeline label, all four present
+    holding: list[str]  # classes holding a real share, largest first
+
+    def headline(self) -> str:
+        """ "Speech 24 s · music 13 s" for a mixed clip, else the shown label."""
+        if not self.mixed:
+            return self.shown_label
+        parts = [f"{name} {self.shares[name]:.0f} s" for name in self.holding]
+        return (parts[0][0].upper() + parts[0][1:] + " · " + " · ".join(parts[1:])).strip(" ·")
+
+    def gist(self) -> str:
+        """ "Mostly speech, with music" / "Speech and music" for a mixed clip."""
+        if not self.mixed:
+            return self.shown_label.capitalize()
+        top, rest = self.holding[0], self.holding[1:]
+        if self.shares[top] >= MOSTLY_SHARE * self.voiced_s:
+            return f"Mostly {top}, with {' and '.join(rest)}"
+        return " and ".join(self.holding).capitalize()
+
+    @property
+    def voiced_s(self) -> float:
+        return sum(self.shares[name] for name in CLASS_NAMES)
+
+    def share_pct(self) -> dict[str, float]:
+        """Percent of the whole clip per label (silence included), for time bars."""
+        total = sum(self.shares.values()) or 1.0
+        return {name: 100 * seconds / total for name, seconds in self.shares.items()}
+
+
+def time_shares(spans: Iterable[Span]) -> dict[str, float]:
+    shares = dict.fromkeys(TIMELINE_LABELS, 0.0)
+    for span in spans:
+        shares[span.shown] = shares.get(span.shown, 0.0) + max(0.0, span.end - span.start)
+    return {name: round(seconds, 2) for name, seconds in shares.items()}
+
+
+def holding_shares(shares: dict[str, float]) -> list[str]:
+    """The classes holding a real share of the non-silent time, largest first."""
+    voiced = sum(shares.get(name, 0.0) for name in CLASS_NAMES)
+    return sorted(
+        (
+            name
+            for name in CLASS_NAMES
+            if voiced and shares.get(name, 0.0) >= max(MIXED_MIN_S, MIXED_MIN_SHARE * voiced)
+        ),
+        key=lambda name: -shares[name],
+    )
+
+
+def summarize(
+    model_label: str, corrected_label: str, model_uncertain: bool, spans: Iterable[Span]
+) -> Summary:
+    spans = list(spans)
+    shares = time_shares(spans)
+    holding = holding_shares(shares)
+    if corrected_label:
+        return Summary(corrected_label, False, False, shares, holding)
+    if spans and not any(shares[name] for name in CLASS_NAMES):
+        return Summary(SILENCE, False, False, shares, holding)  # nothing but silence
+    mixed = len(holding) >= 2
+    deciding = set(holding) if mixed else {model_label}
+    decisive = [span for span in spans if span.shown in deciding and span.shown != SILENCE]
+    uncertain = any(span.unsure for span in decisive) if decisive else model_uncertain
+    return Summary(model_label, mixed, uncertain, shares, holding)
+
+
+def stored(result) -> Summary:
+    """The summary kept on a Classification row (no segment query: for lists and exports)."""
+    shares = {**dict.fromkeys(TIMELINE_LABELS, 0.0), **(result.shares or {})}
+    return Summary(
+        result.shown_label or result.label, result.mixed, result.uncertain, shares, holding_shares(shares)
+    )
+
+
+def summarize_result(result) -> Summary:
+    """The summary of a Classification row and its segments."""
+    spans = [Span(s.start, s.end, s.label, s.corrected_label, s.uncertain) for s in result.segments.all()]
+    return summarize(result.label, result.corrected_label, result.model_uncertain, spans)
+
+
+def refresh(result) -> Summary:
+    """Store a result's summary on its row (shown_label, mixed, uncertain, shares): what filters,
+    history and exports read. Called when the result is saved and after every correction."""
+    summary = summarize_result(result)
+    result.shown_label, result.mixed = summary.shown_label, summary.mixed
+    result.uncertain, result.shares = summary.uncertain, summary.shares
+    result.save(update_fields=["shown_label", "mixed", "uncertain", "shares"])
+    return summary

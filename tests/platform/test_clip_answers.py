@@ -1,0 +1,195 @@
+"""What a clip is shown as (classify/clips/summary.py): mixed clips answered with time shares,
+corrections that change the answer everywhere, silence kept as silence, "unsure" only where the
+deciding segments are unsure; the same answer on the page, in history, the API, the filters
+and the exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+import soundfile
+from django.db import transaction
+
+from classify.clips import intake, summary
+from classify.clips.summary import Span, summarize
+from classify.models import Classification, Clip, Segment
+from classify.worker import processing
+from tests.conftest import FIXTURES, as_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def classified(owner, path) -> Clip:
+    with transaction.atomic():
+        clip = intake.create_clip(owner, as_upload(path))
+    assert processing.process_clip(clip.pk).status == Clip.Status.DONE
+    return Clip.objects.with_result().get(pk=clip.pk)
+
+
+@pytest.fixture
+def interview_then_song(tmp_path):
+    """12.6 s of real speech, then 12 s of real music: a clip of two kinds."""
+    speech, rate = soundfile.read(FIXTURES / "speech.flac", dtype="float32")
+    music, _ = soundfile.read(FIXTURES / "music.flac", dtype="float32")
+    path = tmp_path / "interview-then-song.wav"
+    soundfile.write(path, np.concatenate([speech] * 4 + [music] * 3), rate)
+    return path
+
+
+def test_a_clip_of_speech_then_music_is_answered_with_its_time_shares_everywhere(
+    alice, alice_api, alice_browser, interview_then_song
+):
+    clip = classified(alice, interview_then_song)
+    body = alice_api.get(f"/api/clips/{clip.pk}/").json()
+    assert body["mixed"] is True, body["segments"]
+    assert body["shares"]["speech"] == pytest.approx(12.6, abs=2.0)
+    assert body["shares"]["music"] == pytest.approx(12.0, abs=2.0)
+    assert body["answer"].startswith(("Speech ", "Music ")) and " · " in body["answer"]
+
+    page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
+    assert "data-mixed" in page and "data-time-bars" in page and "% confident" not in page
+    history = alice_browser.get("/?mixed=true").content.decode()
+    assert f'data-clip="{clip.pk}"' in history and "mixed" in history
+    assert alice_api.get("/api/clips/?mixed=false").json()["count"] == 0
+    assert alice_api.get("/api/clips/?mixed=true").json()["count"] == 1
+
+    row = next(
+        csv.DictReader(
+            io.StringIO(b"".join(alice_browser.get("/clips/export.csv").streaming_content).decode())
+        )
+    )
+    assert row["mixed"] == "True" and float(row["speech_s"]) > 8 and float(row["music_s"]) > 8
+    assert row["answer"] == body["answer"]
+
+
+def test_a_correction_changes_the_answer_on_the_page_in_filters_summary_and_exports(
+    alice, alice_api, alice_browser, interview_then_song
+):
+    clip = classified(alice, interview_then_song)
+    assert (
+        alice_api.post(f"/api/clips/{clip.pk}/corrections/", {"label": "noise"}, format="json").status_code
+        == 201
+    )
+    body = alice_api.get(f"/api/clips/{clip.pk}/").json()
+    assert (body["label"], body["answer"], body["mixed"], body["uncertain"]) == (
+        "noise",
+        "noise",
+        False,
+        False,
+    )
+    assert body["model_label"] in ("speech", "music") and body["corrected_label"] == "noise"
+
+    page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
+    assert 'It is <span class="chip noise" data-label>noise</span>' in page
+    assert "corrected by you; the model said" in page and "data-mixed" not in page
+    assert [c["id"] for c in alice_api.get("/api/clips/?label=noise").json()["results"]] == [clip.pk]
+    assert alice_api.get(f"/api/clips/?label={body['model_label']}").json()["count"] == 0
+    assert (
+        '<span class="chip noise">noise</span><strong>1</strong>' in alice_browser.get("/").content.decode()
+    )
+    exported = json.loads(b"".join(alice_api.get("/api/clips/export/?type=json").streaming_content))
+    assert exported[0]["label"] == "noise" and exported[0]["model_label"] == body["model_label"]
+    read_back = alice_api.get(f"/api/clips/{clip.pk}/corrections/").json()
+    assert [(c["segment"], c["old_label"], c["new_label"]) for c in read_back] == [
+        (None, body["model_label"], "noise")
+    ]
+
+
+def test_a_segment_can_be_corrected_to_silence_and_is_shown_as_silence(
+    alice, alice_api, alice_browser, interview_then_song
+):
+    clip = classified(alice, interview_then_song)
+    page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
+    assert '<option value="silence"' in page and '<span class="chip silence">silence</span>' in page  # legend
+    assert (
+        alice_browser.post(f"/clips/{clip.pk}/correct/", {"segment": "0", "label": "silence"}).status_code
+        == 302
+    )
+    first = alice_api.get(f"/api/clips/{clip.pk}/").json()["segments"][0]
+    assert (first["label"], first["corrected_label"]) == ("silence", "silence") and first[
+        "model_label"
+    ] != "silence"
+    assert (
+        alice_api.get(f"/api/clips/{clip.pk}/").json()["shares"]["silence"]
+        >= first["end"] - first["start"] - 0.01
+    )
+    refused = alice_api.post(f"/api/clips/{clip.pk}/corrections/", {"label": "silence"}, format="json")
+    assert refused.status_code == 400 and "music, speech, noise" in refused.json()["detail"]
+
+
+def test_segment_exports_as_csv_json_and_audacity_labels_follow_the_timeline_as_shown(
+    alice, alice_api, alice_browser, bob_api, interview_then_song
+):
+    clip = classified(alice, interview_then_song)
+    alice_api.post(f"/api/clips/{clip.pk}/corrections/", {"label": "noise", "segment": 0}, format="json")
+    segments = alice_api.get(f"/api/clips/{clip.pk}/").json()["segments"]
+    labels = b"".join(alice_browser.get(f"/clips/{clip.pk}/segments.audacity").streaming_content).decode()
+    lines = [line.split("\t") for line in labels.splitlines()]
+    assert len(lines) == len(segments) and lines[0][2] == "noise"
+    assert [float(start) for start, _, _ in lines] == pytest.approx([s["start"] for s in segments], abs=1e-3)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                b"".join(alice_browser.get(f"/clips/{clip.pk}/segments.csv").streaming_content).decode()
+            )
+        )
+    )
+    assert rows[0]["label"] == "noise" and rows[0]["corrected"] == "True"
+    as_json = json.loads(
+        b"".join(alice_api.get(f"/api/clips/{clip.pk}/segments/?type=json").streaming_content)
+    )
+    assert [row["label"] for row in as_json] == [s["label"] for s in segments]
+    assert bob_api.get(f"/api/clips/{clip.pk}/segments/").status_code == 404
+    assert alice_api.get(f"/api/clips/{clip.pk}/segments/?type=xml").status_code == 400
+
+
+def test_a_clip_is_unsure_only_when_a_segment_that_decides_it_is():
+    sure = [Span(0, 10, "speech")]
+    assert not summarize("speech", "", True, sure).uncertain  # its only segment is sure
+    hesitant = [Span(0, 8, "speech"), Span(8, 10, "speech", uncertain=True)]
+    assert summarize("speech", "", False, hesitant).uncertain  # a deciding segment hesitated
+    elsewhere = [Span(0, 9, "speech"), Span(9, 10, "noise", uncertain=True)]
+    assert not summarize("speech", "", False, elsewhere).uncertain  # a blip that decides nothing
+    assert not summarize("speech", "noise", False, hesitant).uncertain  # the owner answered
+    assert summarize("speech", "", True, [Span(0, 5, "silence")]).shown_label == "silence"
+
+
+def test_one_class_holding_nearly_all_the_time_is_a_single_answer():
+    assert not summarize("speech", "", False, [Span(0, 30, "speech"), Span(30, 32.9, "music")]).mixed  # < 3 s
+    assert not summarize("speech", "", False, [Span(0, 90, "speech"), Span(90, 100, "music")]).mixed  # 10 %
+    mixed = summarize("speech", "", False, [Span(0, 24, "speech"), Span(24, 37, "music")])
+    assert (
+        mixed.mixed
+        and mixed.headline() == "Speech 24 s · music 13 s"
+        and mixed.gist() == "Mostly speech, with music"
+    )
+
+
+def test_the_api_refuses_orderings_and_page_sizes_it_does_not_know(alice_api):
+    for query in ("ordering=size", "page_size=0", "page_size=101", "page_size=ten", "uncertain=maybe"):
+        assert alice_api.get(f"/api/clips/?{query}").status_code == 400, query
+    assert alice_api.get("/api/clips/?ordering=filename&page_size=5").status_code == 200
+
+
+def test_history_sorts_by_file_name_and_says_total_audio_in_minutes(alice, alice_browser, tmp_path):
+    from tests.audio_factory import chord, write
+
+    for name in ("b.wav", "a.wav", "c.wav"):
+        classified(alice, write(tmp_path / name, chord(2.0)))
+    Clip.objects.filter(owner=alice).update(duration_s=367)
+    page = alice_browser.get("/?ordering=filename").content.decode()
+    assert page.index(">a.wav<") < page.index(">b.wav<") < page.index(">c.wav<")
+    assert "data-total-audio>18 min<" in page
+
+
+def test_a_stored_summary_is_recomputed_after_each_correction(alice, interview_then_song):
+    clip = classified(alice, interview_then_song)
+    result = Classification.objects.get(pk=clip.result_id)
+    assert result.shown_label == result.label and result.shares["speech"] > 0
+    Segment.objects.filter(classification=result).update(corrected_label="noise")
+    stored = summary.refresh(result)
+    assert stored.shares["noise"] == pytest.approx(clip.duration_s, abs=0.6) and not stored.mixed
