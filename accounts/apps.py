@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (token rotation on password change)
+        from accounts import lockout, signals  # noqa: F401  (failure counting, token rotation)

@@ -118,16 +118,22 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    # First, so a locked-out name or address is refused before its password is even checked.
+    # First, so a locked-out name and address (or a spraying address) is refused before the
+    # password is even checked.
+    "accounts.lockout.AddressSprayBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Sign-in lock-out (django-axes), for the login page and the API token endpoint alike: after
-# LOGIN_FAILURE_LIMIT wrong passwords for one user name, or from one client address, that name
-# or address is refused for LOGIN_LOCKOUT_MINUTES, then unlocked by itself.
+# LOGIN_FAILURE_LIMIT wrong passwords for one user name *from one client address*, that pair is
+# refused for LOGIN_LOCKOUT_MINUTES, then unlocked by itself. By the pair, so failures from an
+# office NAT or an unconfigured proxy never lock out someone else, and guessing at a name that
+# does not exist locks out nobody real. Password sprays (many names from one address) meet the
+# slower per-address LOGIN_ADDRESS_FAILURE_RATE instead (accounts/lockout.py).
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_ADDRESS_FAILURE_RATE = envrate("LOGIN_ADDRESS_FAILURE_RATE", "50/hour")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from classify.clips import removal, state
+from classify.clips import removal, state, summary
 from classify.models import Classification, Clip, Correction, LiveSession, Segment
+from ml import TIMELINE_LABELS
+
+# The result page's colours (static/css/site.css), for admin, which does not load that sheet.
+COLOURS = {"music": "#3b6fd8", "speech": "#2a9d5b", "noise": "#d9822b", "silence": "#c9ced8"}
 
 
 def _action_summary(verb: str, changed: int, chosen: int, accepted) -> str:
@@ -21,7 +25,7 @@ def _action_summary(verb: str, changed: int, chosen: int, accepted) -> str:
 
 class ClassificationInline(admin.TabularInline):
     model = Classification
-    fields = ("model_version", "label", "confidence", "probabilities", "processing_s", "created_at")
+    fields = ("model_version", "label", "confidence", "percentages", "processing_s", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -29,6 +33,10 @@ class ClassificationInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="probabilities")
+    def percentages(self, result: Classification) -> str:
+        return ", ".join(f"{name} {100 * p:.0f}%" for name, p in result.probabilities.items())
 
 
 class SegmentInline(admin.TabularInline):
@@ -68,10 +76,74 @@ class ClipAdmin(admin.ModelAdmin):
         "queued_at",
         "started_at",
         "finished_at",
-        "result",
+        "answer",
+        "timeline",
     )
     readonly_fields = fields
     inlines = [ClassificationInline]
+    # Everything is read-only: no Save buttons for data nobody may edit here.
+    read_only_buttons = {
+        "show_save": False,
+        "show_save_and_continue": False,
+        "show_save_and_add_another": False,
+    }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), **self.read_only_buttons}
+        )
+
+    @admin.display(description="answer")
+    def answer(self, clip: Clip) -> str:
+        """What the owner sees (classify/clips/summary.py), with the model's probabilities in percent."""
+        if clip.result is None:
+            return "-"
+        shown = summary.stored(clip.result)
+        probabilities = ", ".join(f"{name} {100 * p:.0f}%" for name, p in clip.result.probabilities.items())
+        flags = [flag for flag, on in (("mixed", shown.mixed), ("unsure", shown.uncertain)) if on]
+        corrected = (
+            f"; corrected by the owner (model said {clip.result.label})"
+            if clip.result.corrected_label
+            else ""
+        )
+        return format_html(
+            "<strong>{}</strong>{}{} · model {}: {} ({})",
+            shown.headline(),
+            f" ({', '.join(flags)})" if flags else "",
+            corrected,
+            clip.result.model_version,
+            probabilities,
+            f"{100 * clip.result.confidence:.0f}% confident",
+        )
+
+    @admin.display(description="timeline")
+    def timeline(self, clip: Clip) -> str:
+        """The segments as coloured bars across the clip (hover for times), as on the result page."""
+        if clip.result is None:
+            return "-"
+        segments = list(clip.result.segments.all())
+        total = clip.duration_s or (segments[-1].end if segments else 1.0) or 1.0
+        bars = format_html_join(
+            "",
+            '<span title="{:.1f}–{:.1f} s: {}{}" style="position:absolute;top:0;bottom:0;left:{:.3f}%;width:{:.3f}%;background:{}"></span>',
+            (
+                (
+                    s.start, s.end, s.corrected_label or s.label,
+                    " (unsure)" if s.uncertain and not s.corrected_label else "",
+                    100 * s.start / total, 100 * (s.end - s.start) / total, COLOURS[s.corrected_label or s.label],
+                )
+                for s in segments
+            ),
+        )  # fmt: skip
+        legend = format_html_join(
+            " ", '<span style="color:{}">■ {}</span>', ((COLOURS[name], name) for name in TIMELINE_LABELS)
+        )
+        return format_html(
+            '<div class="timeline" style="position:relative;height:22px;width:600px;max-width:100%;background:#eceff5">{}</div>{}',
+            bars,
+            legend,
+        )
+
     actions = ["classify_again", "mark_failed"]
 
     @admin.display(description="audio")

@@ -37,17 +37,17 @@ def figure(value) -> str:
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
-        "version", "status", "recipe", "corrections_used", "corpus_macro_f1", "corrections_macro_f1",
-        "stage", "trained_by", "created_at", "compare_link",
+        "version", "status", "progress_text", "corpus_macro_f1", "corrections_macro_f1",
+        "corrections_used", "created_at", "compare_link",
     )  # fmt: skip
     list_filter = ("status", "with_corrections")
     search_fields = ("version", "recipe")
     change_list_template = "admin/classify/modelversion/change_list.html"
     change_form_template = "admin/classify/modelversion/change_form.html"
-    readonly_fields = [field.name for field in ModelVersion._meta.fields]
+    readonly_fields = [field.name for field in ModelVersion._meta.fields] + ["progress_text"]
     fields = (
         "version", "status", "recipe", "with_corrections", "corrections_used", "correction_users",
-        "corpus_fingerprint", "files", "trained_by", "created_at", "finished_at", "progress", "error",
+        "corpus_fingerprint", "files", "trained_by", "created_at", "finished_at", "progress_text", "error",
         "promoted_at", "promoted_by", "forced_by", "log",
     )  # fmt: skip
 
@@ -64,17 +64,17 @@ class ModelVersionAdmin(admin.ModelAdmin):
             and super().has_delete_permission(request, obj)
         )
 
-    @admin.display(description="stage")
-    def stage(self, version: ModelVersion) -> str:
-        progress = version.progress or {}
-        if version.status != ModelVersion.Status.TRAINING:
-            return version.error[:80] if version.error else ""
-        epoch = f" (epoch {progress['epoch']}/{progress['epochs']})" if progress.get("epoch") else ""
-        return f"{progress.get('stage', '')}{epoch}"
+    @admin.display(description="progress")
+    def progress_text(self, version: ModelVersion) -> str:
+        return training.describe_progress(version)
 
     def _macro(self, version: ModelVersion, name: str) -> str:
         held_out = version.comparison.get("sets", {}).get(name)
-        return figure(held_out["candidate"]["macro_f1"]) if held_out else "–"
+        if held_out:
+            return figure(held_out["candidate"]["macro_f1"])
+        if name == "corpus" and (shipped := registry.shipped_figures(version)):
+            return f"{figure(shipped['segment_macro_f1'])} (cross-validated, real-world sources)"
+        return "–"
 
     @admin.display(description="corpus macro-F1")
     def corpus_macro_f1(self, version: ModelVersion) -> str:
@@ -115,7 +115,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 )
             return redirect("admin:classify_modelversion_changelist")
         context = {**self.admin_site.each_context(request), "title": "Train a new model", "form": form,
-                   "opts": self.model._meta, "running": ModelVersion.objects.filter(status__in=["queued", "training"])}  # fmt: skip
+                   "opts": self.model._meta, "running": ModelVersion.objects.filter(status__in=["queued", "training"]),
+                   "plan": training.plan()}  # fmt: skip
         return TemplateResponse(request, "admin/classify/modelversion/train.html", context)
 
     def compare_view(self, request, pk: int):
@@ -135,7 +136,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
             sets.append({"name": name, **held_out, "rows": rows})
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{version.version} beside the active model",
+            "title": (
+                f"{version.version}: training failed"
+                if version.status == ModelVersion.Status.FAILED
+                else f"{version.version} beside the active model"
+            ),
             "version": version,
             "sets": sets,
             "worse": registry.worse_than_active(version),
@@ -148,6 +153,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
         version = get_object_or_404(ModelVersion, pk=pk)
         if not request.user.has_perm("classify.change_modelversion"):
             return redirect("admin:classify_modelversion_changelist")
+        if version.status not in (ModelVersion.Status.CANDIDATE, ModelVersion.Status.RETIRED):
+            self.message_user(
+                request,
+                f"{version.version} is {version.get_status_display().lower()}: only a candidate or a "
+                "retired version can be promoted.",
+                messages.ERROR,
+            )
+            return redirect("admin:classify_modelversion_change", version.pk)
         form = PromoteForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:

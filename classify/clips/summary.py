@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ml import CLASS_NAMES, SILENCE, TIMELINE_LABELS
 
 MIXED_MIN_SHARE = 0.2
-MIXED_MIN_S = 3.0
+MIXED_MIN_S = 2.0
 MOSTLY_SHARE = 0.6  # "Mostly speech, with music" from this share of the non-silent time
 
 
@@ -64,8 +64,8 @@ class Summary:
             return self.shown_label.capitalize()
         top, rest = self.holding[0], self.holding[1:]
         if self.shares[top] >= MOSTLY_SHARE * self.voiced_s:
-            return f"Mostly {top}, with {' and '.join(rest)}"
-        return " and ".join(self.holding).capitalize()
+            return f"Mostly {top}, with {_listed(rest)}"
+        return _listed(self.holding).capitalize()
 
     @property
     def voiced_s(self) -> float:
@@ -75,6 +75,10 @@ class Summary:
         """Percent of the whole clip per label (silence included), for time bars."""
         total = sum(self.shares.values()) or 1.0
         return {name: 100 * seconds / total for name, seconds in self.shares.items()}
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def time_shares(spans: Iterable[Span]) -> dict[str, float]:

@@ -57,6 +57,12 @@ def take(scope: str, who: int | str, rate: Rate, amount: int = 1, now: float | N
         cache.set(key, history, rate.period_s)
 
 
+def reached(scope: str, who: int | str, rate: Rate, now: float | None = None) -> bool:
+    """Whether `who` has used up `rate` for `scope` (counting nothing)."""
+    now = time.time() if now is None else now
+    return len([t for t in cache.get(f"limit:{scope}:{who}", []) if t > now - rate.period_s]) >= rate.count
+
+
 class _locked:
     """A lock around one key's read-modify-write; gives up waiting after LOCK_TIMEOUT_S."""
 

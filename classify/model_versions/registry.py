@@ -74,7 +74,11 @@ def register_shipped() -> ModelVersion | None:
         files=files,
         finished_at=timezone.now(),
         promoted_at=timezone.now(),
-        comparison={"shipped": True, "crossval": crossval} if crossval else {"shipped": True},
+        comparison={
+            "shipped": True,
+            "crossval": crossval,
+            "crossval_combined": metadata.get("crossval_combined", {}),
+        },
         log="Registered from the model shipped with the code.",
     )
 
@@ -167,3 +171,16 @@ def promote(candidate: ModelVersion, by, force: bool = False) -> ModelVersion:
     logger.info("model %s promoted by %s%s", candidate.version, by, " (forced)" if reasons else "")
     candidate.refresh_from_db()
     return candidate
+
+
+def shipped_figures(version: ModelVersion) -> dict | None:
+    """The shipped model's cross-validated figures on real-world sources (held out by source,
+    ml/results/), for admin: the served combination's when recorded, else the network's own."""
+    comparison = version.comparison or {}
+    if not comparison.get("shipped"):
+        return None
+    combined = comparison.get("crossval_combined") or comparison.get("crossval", {}).get("combined") or {}
+    figures = (
+        combined.get("real-world") or combined.get("all") or comparison.get("crossval", {}).get("summary")
+    )
+    return figures if figures and "segment_macro_f1" in figures else None

@@ -70,6 +70,62 @@ def queue_training(
     return run
 
 
+def plan() -> dict:
+    """What a training run queued now would do, for the train form: recipe, corpus, how long."""
+    corpus = Path(settings.TRAINING_CORPUS_DIR)
+    corpus_ok = corpus.is_dir() and any(corpus.iterdir())
+    files = sources = 0
+    if corpus_ok:
+        folders = [folder for label in corpus.iterdir() if label.is_dir() for folder in label.iterdir()]
+        sources = sum(1 for folder in folders if folder.is_dir())
+        files = sum(1 for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_file())
+    shipped_s = registry.bundled_metadata().get("training_seconds", 900) if _has_bundled() else 900
+    return {
+        "recipe": settings.TRAINING_PRESET,
+        "epochs": settings.TRAINING_EPOCHS or None,
+        "corpus": corpus,
+        "corpus_ok": corpus_ok,
+        "files": files,
+        "sources": sources,
+        "shipped_minutes": round(shipped_s / 60),
+        "minutes": round(shipped_s / 60 * 1.3 + 2),  # lower priority, then measuring both models
+        "limit_hours": round(settings.TRAINING_TIMEOUT_S / 3600, 1),
+    }
+
+
+def _has_bundled() -> bool:
+    try:
+        registry.bundled_metadata()
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
+
+
+def describe_progress(run: ModelVersion) -> str:
+    """A run's progress in words: stage, epoch k/N, percent and time left while training."""
+    progress = run.progress or {}
+    if run.status == ModelVersion.Status.QUEUED:
+        return "waiting for the training worker"
+    if run.status == ModelVersion.Status.FAILED:
+        return "failed: " + (run.error.split("\n")[0][:160] or "no reason recorded")
+    if run.status != ModelVersion.Status.TRAINING:
+        return progress.get("stage", "") if str(progress.get("stage", "")).startswith("done") else ""
+    stage = str(progress.get("stage", "starting"))
+    epoch, epochs = progress.get("epoch"), progress.get("epochs")
+    if not (epoch and epochs):
+        return stage
+    text = f"training: epoch {epoch}/{epochs} ({100 * epoch / epochs:.0f}%)"
+    first = progress.get("first_epoch_at")
+    if first and epoch > 1:
+        per_epoch_s = (time.time() - first) / (epoch - 1)
+        text += f", about {_minutes((epochs - epoch + 1) * per_epoch_s)} left"
+    return text
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 class ProgressLog:
     """ml.training.train's printed lines, into the run's log and progress (stage, epoch) as they come."""
 
@@ -84,6 +140,7 @@ class ProgressLog:
         epoch = _EPOCH.match(line)
         if epoch:
             self.progress.update(stage="training", epoch=int(epoch[1]), epochs=int(epoch[2]))
+            self.progress.setdefault("first_epoch_at", time.time())
         elif line.startswith("["):
             self.progress["stage"] = line.split("] ", 1)[-1][:120]
         self.lines.append(line)
@@ -332,4 +389,8 @@ def _train(run_id: int) -> str:
         ModelVersion.objects.filter(pk=run_id).update(
             status=ModelVersion.Status.FAILED, error=message, finished_at=timezone.now()
         )
-        raise
+        if not isinstance(error, Exception):
+            raise  # a timeout or an interrupt: the worker must stop the task
+        # An ordinary failure is the run's outcome, stated on its row; not a traceback in the
+        # queue's "Failed tasks".
+        return f"training {run_id}: failed: {error}"

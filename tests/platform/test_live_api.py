@@ -143,3 +143,27 @@ def test_finishing_over_the_upload_limit_loses_nothing_and_can_be_retried(alice_
     cache.clear()  # the hour has passed
     assert alice_api.post(f"/api/live/{session_id}/finish/").status_code == 201
     cache.clear()
+
+
+def test_a_session_deleted_while_its_chunk_waits_answers_409_with_a_message_not_500(alice_api, settings):
+    """The sweeper (or the owner deleting the account in another tab) removes the session while a
+    chunk waits for its windows: the chunk gets a sentence, never a server error."""
+    import threading
+    import time
+
+    settings.CLASSIFY_SYNC, settings.LIVE_WAIT_S = False, 3.0  # no worker: the chunk waits its full time
+    session_id = alice_api.post("/api/live/").json()["id"]
+    chunk = next(wav_chunks(*speech_then_music()))
+
+    def remove_soon() -> None:
+        time.sleep(0.8)
+        LiveSession.objects.filter(pk=session_id).delete()
+
+    remover = threading.Thread(target=remove_soon)
+    remover.start()
+    response = post_chunk(alice_api, session_id, chunk)
+    remover.join()
+    assert response.status_code == 409, response.content
+    assert response.json() == {"detail": "This live session was closed while the chunk was being classified."}
+    gone = post_chunk(alice_api, session_id, chunk)
+    assert gone.status_code == 404 and gone.json()["detail"]

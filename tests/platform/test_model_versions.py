@@ -139,10 +139,10 @@ def test_a_corpus_gone_from_the_worker_fails_the_run_with_a_message(admin_user, 
     with transaction.atomic():
         run = training.queue_training(admin_user, with_corrections=False, enqueue=False)
     settings.TRAINING_CORPUS_DIR = tmp_path / "nowhere"
-    with pytest.raises(RuntimeError):
-        training.run_training(run.pk)
+    outcome = training.run_training(run.pk)  # the run's outcome, not an exception in "Failed tasks"
     run.refresh_from_db()
     assert run.status == "failed" and "is not on this worker (TRAINING_CORPUS_DIR)" in run.error
+    assert outcome.startswith(f"training {run.pk}: failed: ")
 
 
 def test_a_run_whose_worker_died_or_whose_task_was_lost_is_failed_so_staff_can_train_again(
@@ -232,3 +232,44 @@ def test_staff_without_model_permissions_cannot_compare_delete_or_hear_other_peo
     )
     assert client.get(f"/staff/clips/{clip.pk}/audio/").status_code == 403
     assert ModelVersion.objects.filter(pk=candidate.pk).exists()
+
+
+def test_admin_shows_progress_in_words_and_figures_for_the_shipped_model(admin_client, admin_user):
+    import time
+
+    registry.register_shipped()
+    with transaction.atomic():
+        run = training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    listing = admin_client.get("/admin/classify/modelversion/").content.decode()
+    assert "waiting for the training worker" in listing
+    assert "(cross-validated, real-world sources)" in listing  # the shipped model's own figures
+    ModelVersion.objects.filter(pk=run.pk).update(
+        status="training",
+        progress={"stage": "training", "epoch": 11, "epochs": 40, "first_epoch_at": time.time() - 100},
+    )
+    listing = admin_client.get("/admin/classify/modelversion/").content.decode()
+    assert "training: epoch 11/40 (28%), about 5 min left" in listing
+
+
+def test_a_failed_run_reads_as_failed_with_no_promote_form(admin_client, admin_user):
+    failed = ModelVersion.objects.create(
+        version="training-x", status="failed", error="Training failed: the disk is full."
+    )
+    compare = admin_client.get(f"/admin/classify/modelversion/{failed.pk}/compare/").content.decode()
+    assert "This training run failed: Training failed: the disk is full." in compare
+    assert "Candidate" not in compare and "Promote this model" not in compare
+    promote = admin_client.get(
+        f"/admin/classify/modelversion/{failed.pk}/promote/", follow=True
+    ).content.decode()
+    assert (
+        "only a candidate or a retired version can be promoted" in promote and "confirm_worse" not in promote
+    )
+    assert (
+        "failed: Training failed: the disk is full."
+        in admin_client.get("/admin/classify/modelversion/").content.decode()
+    )
+
+
+def test_the_train_form_says_what_will_run_on_which_corpus_and_about_how_long(admin_client, tiny_corpus):
+    page = admin_client.get("/admin/classify/modelversion/train/").content.decode()
+    assert "24 files in 12 sources" in page and "About" in page and "minutes on this machine" in page
