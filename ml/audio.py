@@ -97,6 +97,7 @@ def decode(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
     path = Path(path)
     _refuse_if_empty(path)
+    _refuse_unended_ogg(path)
 
     try:
         info, samples = _decode_with_soundfile(path, max_duration_s)
@@ -123,6 +124,7 @@ def verify(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     path = Path(path)
 
     _refuse_if_empty(path)
+    _refuse_unended_ogg(path)
     try:
         info = _soundfile_info(path)
         streamed = _stream_soundfile(path, info, max_duration_s)
@@ -132,6 +134,27 @@ def verify(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     duration_s, peak, finite = streamed
     _check_decoded(info, duration_s, max_duration_s, peak, finite)
     return AudioInfo(round(duration_s, 3), info.sample_rate, info.channels, info.format)
+
+
+OGG_TAIL_BYTES = 1 << 16  # an Ogg page is at most 65,307 bytes
+
+
+def _refuse_unended_ogg(path: Path) -> None:
+    """An Ogg stream's last page carries the end-of-stream flag (RFC 3533, header type 0x04). A
+    file cut short (an interrupted download or copy) still decodes up to its last whole page and
+    reports that shorter length as if it were all, so the missing flag is the only sign."""
+    with path.open("rb") as handle:
+        if handle.read(4) != b"OggS":
+            return
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - OGG_TAIL_BYTES))
+        tail = handle.read()
+    last = tail.rfind(b"OggS")
+    if last < 0 or last + 5 >= len(tail) or not tail[last + 5] & 0x04:
+        raise AudioDecodeError(
+            "The file is truncated: the Ogg stream ends without its last page (an interrupted "
+            "download or copy?)."
+        )
 
 
 def _check_decoded(

@@ -37,8 +37,8 @@ def figure(value) -> str:
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
-        "version", "status", "progress_text", "corpus_macro_f1", "corrections_macro_f1",
-        "corrections_used", "created_at", "compare_link",
+        "version", "status", "progress_text", "corpus_macro_f1", "corrections_macro_f1", "created_at",
+        "compare_link",
     )  # fmt: skip
     list_filter = ("status", "with_corrections")
     search_fields = ("version", "recipe")
@@ -76,11 +76,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return f"{figure(shipped['segment_macro_f1'])} (cross-validated, real-world sources)"
         return "–"
 
-    @admin.display(description="corpus macro-F1")
+    @admin.display(description="held-out F1")
     def corpus_macro_f1(self, version: ModelVersion) -> str:
         return self._macro(version, "corpus")
 
-    @admin.display(description="corrections macro-F1")
+    @admin.display(description="users' F1")
     def corrections_macro_f1(self, version: ModelVersion) -> str:
         return self._macro(version, "corrections")
 

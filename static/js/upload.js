@@ -108,6 +108,8 @@
     input.value = "";
   });
   input.addEventListener("change", () => { sendAll(input.files); input.value = ""; });
+  // Choosing or dropping files uploads them at once: the button is for the page without JavaScript.
+  form.querySelector("[data-upload-submit]").hidden = true;
   ["dragenter", "dragover"].forEach((type) => zone.addEventListener(type, (event) => {
     event.preventDefault();
     zone.classList.add("over");
@@ -123,6 +125,7 @@
   const recorder = document.querySelector("[data-recorder]");
   if (!recorder || !navigator.mediaDevices || !window.MediaRecorder) return;
   recorder.hidden = false;
+  document.querySelector("[data-microphone-heading]").hidden = false;
   const button = recorder.querySelector("[data-record]");
   const elapsed = recorder.querySelector("[data-elapsed]");
   const level = recorder.querySelector("[data-level]");

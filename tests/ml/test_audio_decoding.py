@@ -120,3 +120,18 @@ def test_a_many_channel_high_rate_file_decodes_in_bounded_memory(tmp_path):
     )
     duration_s, peak_mb = map(int, done.stdout.split())
     assert duration_s == seconds and peak_mb < 200, done.stdout
+
+
+@pytest.mark.parametrize("suffix", [".ogg", ".opus"])
+def test_it_refuses_an_ogg_file_cut_short_and_keeps_a_whole_one(tmp_path, suffix):
+    """A cut Ogg decodes up to its last whole page and reports that length as if it were all:
+    the missing end-of-stream page is what gives it away, at upload and in the worker alike."""
+    from ml.audio import verify
+
+    whole = write(tmp_path / f"whole{suffix}", chord(6.0))
+    assert decode(whole).duration_s == pytest.approx(6.0, abs=0.1) and verify(whole).duration_s > 5.9
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for check in (decode, verify):
+        with pytest.raises(AudioDecodeError, match="truncated"):
+            check(cut)

@@ -302,3 +302,36 @@ def test_staff_compare_a_trained_candidate_with_the_active_model_in_admin(
         page.click("#promote")
     page.wait_for_url(f"{live_server.url}/admin/classify/modelversion/")
     assert ModelVersion.objects.get(status="active") == candidate
+
+
+def test_staff_follow_a_training_run_in_admin_in_words(
+    browser_factory, live_server, settings, start_process, tiny_corpus, admin_user
+):
+    """A real training run on the training queue's own worker: admin's list says its stage,
+    epoch k/N, percent and time left while it runs. The screenshot is the README's."""
+    import sys
+
+    from classify.models import ModelVersion
+    from tests.conftest import ROOT
+    from tests.system.conftest import wait_until, worker_env
+
+    settings.CLASSIFY_SYNC, settings.TRAINING_CORPUS_DIR, settings.TRAINING_EPOCHS = False, tiny_corpus, 400
+    command = [sys.executable, str(ROOT / "manage.py"), "qcluster"]
+    env = worker_env(settings, Q_CLUSTER_NAME=settings.TRAINING_QUEUE, TRAINING_CORPUS_DIR=str(tiny_corpus))
+    start_process("qcluster-training", command, env)
+    page = browser_factory().new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/classify/modelversion/train/")
+    assert "files in 12 sources" in page.locator("#content").inner_text()
+    page.click("input[type=submit]")
+    run = ModelVersion.objects.filter(status__in=["queued", "training"])
+    wait_until(lambda: run.filter(progress__epoch__gte=3).exists(), 180, "a few epochs", every_s=0.5)
+    page.goto(f"{live_server.url}/admin/classify/modelversion/")
+    progress = page.locator("#result_list td.field-progress_text").first.inner_text()
+    assert progress.startswith("training: epoch ") and "%" in progress and "left" in progress, progress
+    column = page.locator("#result_list th.column-progress_text").bounding_box()
+    assert column["x"] + column["width"] <= 1280  # the progress column is on screen at 1280 px
+    page.screenshot(path=str(ARTIFACTS / "admin-training.png"), full_page=True)
