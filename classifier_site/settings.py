@@ -179,19 +179,25 @@ STORAGES = {
     },
 }
 
-# Uploads: refused above these limits with a message, before any work is queued.
-UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 200 * 1024 * 1024, minimum=1)
-UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 30 * 60, minimum=1)
+# Uploads: refused above these limits with a message, before any work is queued. Six hours is
+# what the streaming worker handles here in flat memory (ml/streaming.py; `make bench-long`);
+# 4 GiB holds six hours of 44.1 kHz stereo 16-bit WAV (3.8 GB).
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 4 * 1024 * 1024 * 1024, minimum=1)
+UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 6 * 3600, minimum=1)
 # Files per user (HTML form and API together, counted per file) and corrections per user.
 UPLOAD_RATE = envrate("UPLOAD_RATE", "120/hour")
 CORRECTION_RATE = envrate("CORRECTION_RATE", "60/minute")
 # New accounts per client address (behind TRUSTED_PROXY_COUNT proxies, the forwarded one).
 SIGNUP_RATE = envrate("SIGNUP_RATE", "10/hour")
 # Bytes of audio one user may keep stored (0: no quota).
-USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 2 * 1024 * 1024 * 1024)
+# Resumable uploads (tus): parts wait in this folder of the web machine (shared, or sticky
+# routing, when there are several) and are removed when unfinished for RESUMABLE_EXPIRE_S.
+RESUMABLE_DIR = Path(envstr("RESUMABLE_DIR", str(BASE_DIR / "var" / "resumable")))
+RESUMABLE_EXPIRE_S = envint("RESUMABLE_EXPIRE_S", 24 * 3600, minimum=60)
+USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 10 * 1024 * 1024 * 1024)
 # Live sessions: at most this long, closed after this long without a chunk, chunks of at most
 # this many seconds; a chunk request waits at most LIVE_WAIT_S for its windows.
-LIVE_MAX_S = envint("LIVE_MAX_S", UPLOAD_MAX_DURATION_S)
+LIVE_MAX_S = envint("LIVE_MAX_S", min(UPLOAD_MAX_DURATION_S, 30 * 60))  # its audio waits in PostgreSQL
 LIVE_IDLE_S = envint("LIVE_IDLE_S", 120)
 LIVE_MAX_CHUNK_S = 5
 # Live chunks per user (a recorder sends about one a second; three let a stalled one catch up).
@@ -229,6 +235,9 @@ CLASSIFY_SYNC = envbool("CLASSIFY_SYNC", False)
 CLASSIFY_MAX_ATTEMPTS = envint("CLASSIFY_MAX_ATTEMPTS", 3, minimum=1)
 # Seconds a task may run before django-q2 kills it; a 30-minute file takes about 5 s warm.
 CLASSIFY_TASK_TIMEOUT_S = envint("CLASSIFY_TASK_TIMEOUT_S", 300, minimum=1)
+# A long clip's task limit grows with its length, as if classified at this many times real time
+# (workers here do several hundred): six hours get 18 minutes, not CLASSIFY_TASK_TIMEOUT_S.
+CLASSIFY_MIN_SPEED = envint("CLASSIFY_MIN_SPEED", 20, minimum=1)
 # A worker holds a lease on the clip it classifies and renews it every sixth of this; a clip
 # whose lease ran out (its worker was killed) is requeued by any living worker within seconds.
 CLASSIFY_LEASE_S = envint("CLASSIFY_LEASE_S", 30, minimum=1)

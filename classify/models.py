@@ -34,7 +34,7 @@ class ClipQuerySet(models.QuerySet):
 
     def for_listing(self) -> ClipQuerySet:
         """History rows: the result joined, the waveform (kilobytes per clip) left behind."""
-        return self.select_related("result").defer("waveform")
+        return self.select_related("result").defer("waveform", "progress")
 
 
 class Clip(models.Model):
@@ -56,6 +56,9 @@ class Clip(models.Model):
     waveform = models.JSONField(default=list, blank=True)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # While processing: {"done_s", "total_s", "rate", "left_s", "segments": the timeline so far},
+    # written every few seconds by the worker holding the lease (classify/clips/state.py).
+    progress = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -281,3 +284,19 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} ({self.status})"
+
+
+class ResumableUpload(models.Model):
+    """A big upload arriving in parts over the tus protocol (classify/clips/resumable.py): the
+    bytes so far wait in a local file; the last part turns it into an ordinary clip."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=255)
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.offset} of {self.length} bytes"

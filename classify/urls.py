@@ -2,6 +2,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from classify.api.live import LiveSessionViewSet
+from classify.api.resumable import ResumableUploadsView, ResumableUploadView
 from classify.api.views import ClipViewSet
 from classify.web import views
 
@@ -23,5 +24,7 @@ urlpatterns = [
         views.clip_segments,
         name="clip-segments",
     ),
+    path("api/uploads/", ResumableUploadsView.as_view(), name="api-upload-list"),
+    path("api/uploads/<uuid:upload_id>/", ResumableUploadView.as_view(), name="api-upload-detail"),
     path("api/", include(router.urls)),
 ]

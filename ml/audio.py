@@ -11,7 +11,7 @@ import json
 import re
 import shutil
 import subprocess
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ import soundfile
 import soxr
 
 SAMPLE_RATE = 16_000
-DEFAULT_MAX_DURATION_S = 30 * 60
+DEFAULT_MAX_DURATION_S = 6 * 3600  # what ml/streaming.py classifies in flat memory
 MIN_DURATION_S = 0.25
 # A peak below -80 dBFS is digital silence: nothing to classify.
 SILENCE_PEAK = 1e-4
@@ -95,24 +95,18 @@ def _refuse_if_empty(path: Path) -> None:
 
 def decode(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> DecodedAudio:
     """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
-    path = Path(path)
-    _refuse_if_empty(path)
-    _refuse_unended_ogg(path)
-
-    try:
-        info, samples = _decode_with_soundfile(path, max_duration_s)
-    except _NotForSoundfile:
-        info, samples = _decode_with_ffmpeg(path, max_duration_s)
-
-    duration_s = len(samples) / SAMPLE_RATE
+    stream = open_stream(path, max_duration_s)
+    pieces = list(stream.blocks)
+    samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
     finite = bool(np.all(np.isfinite(samples)))
     peak = float(np.max(np.abs(samples))) if finite and len(samples) else 0.0
-    _check_decoded(info, duration_s, max_duration_s, peak, finite)
+    duration_s = len(samples) / SAMPLE_RATE
+    _check_decoded(stream.info, duration_s, max_duration_s, peak, finite)
     return DecodedAudio(
         samples=samples,
         duration_s=duration_s,
-        original_sample_rate=info.sample_rate,
-        channels=info.channels,
+        original_sample_rate=stream.info.sample_rate,
+        channels=stream.info.channels,
     )
 
 
@@ -121,19 +115,65 @@ def verify(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     (empty, not audio, corrupt, truncated, too short, too long, silent) without holding the audio
     in memory: what an upload can know is refused at upload, in the web process, without
     TensorFlow. The result's duration is the decoded one."""
-    path = Path(path)
+    stream = open_stream(path, max_duration_s)
+    checks = StreamChecks(stream.info, max_duration_s)
+    for block in stream.blocks:
+        if not checks.add(block):
+            break
+    duration_s = checks.finish()
+    return AudioInfo(round(duration_s, 3), stream.info.sample_rate, stream.info.channels, stream.info.format)
 
+
+@dataclass
+class AudioStream:
+    """A recording as it decodes: what its header says, and its audio as 16 kHz mono float32
+    blocks (about four seconds each), each mixed down and resampled as it comes. Memory is one
+    block, whatever the file's length, rate or channels."""
+
+    info: AudioInfo
+    blocks: Iterator[np.ndarray]
+
+
+def open_stream(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> AudioStream:
+    """Check what can be checked before decoding (empty, unended Ogg, not audio, absurd header,
+    too long by its header), then decode lazily: soundfile where it can, an ffmpeg pipe for the
+    rest. Reading stops one second past `max_duration_s`, so a lying header cannot run on."""
+    path = Path(path)
     _refuse_if_empty(path)
     _refuse_unended_ogg(path)
     try:
         info = _soundfile_info(path)
-        streamed = _stream_soundfile(path, info, max_duration_s)
+        blocks = _soundfile_blocks(path, info, max_duration_s)
     except _NotForSoundfile:
         info = probe_with_ffprobe(path)
-        streamed = _stream_ffmpeg(path, max_duration_s)
-    duration_s, peak, finite = streamed
-    _check_decoded(info, duration_s, max_duration_s, peak, finite)
-    return AudioInfo(round(duration_s, 3), info.sample_rate, info.channels, info.format)
+        blocks = _ffmpeg_blocks(path, max_duration_s)
+    if info.duration_s is not None:
+        _refuse_if_too_long(info.duration_s, max_duration_s)
+    return AudioStream(info, blocks)
+
+
+class StreamChecks:
+    """The checks on decoded audio (truncated, too long, too short, invalid values, silent), kept
+    as blocks go by: `add` each block, then `finish` for the decoded length, or an error."""
+
+    def __init__(self, info: AudioInfo, max_duration_s: float):
+        self.info, self.max_duration_s = info, max_duration_s
+        self.samples, self.peak, self.finite = 0, 0.0, True
+
+    def add(self, block: np.ndarray) -> bool:
+        """Count a block; False once an invalid value was seen (nothing more needs decoding)."""
+        self.samples += len(block)
+        if not np.all(np.isfinite(block)):
+            self.finite = False
+            return False
+        if len(block):
+            self.peak = max(self.peak, float(np.max(np.abs(block))))
+        return True
+
+    def finish(self) -> float:
+        duration_s = self.samples / SAMPLE_RATE
+        _check_decoded(self.info, duration_s, self.max_duration_s, self.peak, self.finite)
+        return duration_s
 
 
 OGG_TAIL_BYTES = 1 << 16  # an Ogg page is at most 65,307 bytes
@@ -183,68 +223,77 @@ def _check_decoded(
 STREAM_BLOCK_FRAMES = 1 << 16
 
 
-def _measure(blocks: Iterator[np.ndarray]) -> tuple[int, float, bool]:
-    """(samples, peak, all finite) over a stream of sample blocks, holding one block at a time."""
-    count, peak = 0, 0.0
-    for block in blocks:
-        count += len(block)
-        if not np.all(np.isfinite(block)):
-            return count, peak, False
-        if len(block):
-            peak = max(peak, float(np.max(np.abs(block))))
-    return count, peak, True
-
-
-def _stream_soundfile(path: Path, info: AudioInfo, max_duration_s: float) -> tuple[float, float, bool]:
-    """(seconds, peak, all finite) read block by block, at most one second past the limit."""
-    if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, max_duration_s)
+def _soundfile_blocks(path: Path, info: AudioInfo, max_duration_s: float) -> Iterator[np.ndarray]:
+    """16 kHz mono blocks through soundfile: each block mixed down and resampled as it comes, so
+    memory follows the 16 kHz mono result, never the file's own rate and channels (an 8-channel
+    384 kHz file would otherwise need 190 times its output's memory)."""
     max_frames = int((max_duration_s + 1) * info.sample_rate)
-
-    def blocks() -> Iterator[np.ndarray]:
-        read = 0
+    resampler = (
+        soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, 1, dtype="float32")
+        if info.sample_rate != SAMPLE_RATE
+        else None
+    )
+    read = 0
+    try:
         with soundfile.SoundFile(str(path)) as stream:
             while read < max_frames:
-                block = stream.read(min(STREAM_BLOCK_FRAMES, max_frames - read), dtype="float32")
-                if not len(block):
-                    return
+                block = stream.read(
+                    min(STREAM_BLOCK_FRAMES, max_frames - read), dtype="float32", always_2d=True
+                )
                 read += len(block)
-                yield block
-
-    try:
-        frames, peak, finite = _measure(blocks())
+                last = not len(block) or read >= max_frames
+                mono = np.ascontiguousarray(block.mean(axis=1), dtype=np.float32)
+                out = mono if resampler is None else resampler.resample_chunk(mono, last=last)
+                if len(out):
+                    yield out
+                if last:
+                    return
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
-    return frames / max(info.sample_rate, 1), peak, finite
 
 
-def _stream_ffmpeg(path: Path, max_duration_s: float) -> tuple[float, float, bool]:
-    """As `_stream_soundfile`, through an ffmpeg pipe of 16 kHz mono float32."""
-    started = time.monotonic()
-    with subprocess.Popen(
+# ffmpeg is killed when it yields nothing for this long (a stalled or pathological decode).
+FFMPEG_STALL_S = 60
+
+
+def _ffmpeg_blocks(path: Path, max_duration_s: float) -> Iterator[np.ndarray]:
+    """16 kHz mono blocks through an ffmpeg pipe (formats soundfile does not read)."""
+    process = subprocess.Popen(
         _ffmpeg_command(path, max_duration_s), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    ) as process:
-        assert process.stdout is not None
-        stdout = process.stdout
+    )
+    assert process.stdout is not None
+    stalled = threading.Event()
 
-        def blocks() -> Iterator[np.ndarray]:
-            leftover = b""
-            while chunk := stdout.read(4 * STREAM_BLOCK_FRAMES):
-                if time.monotonic() - started > FFMPEG_TIMEOUT_S:
-                    process.kill()
-                    raise AudioDecodeError("The file took too long to decode; it may be corrupt.")
-                chunk = leftover + chunk
-                usable = len(chunk) - len(chunk) % 4
-                leftover = chunk[usable:]
-                yield np.frombuffer(chunk[:usable], dtype="<f4")
+    def stall() -> None:
+        stalled.set()
+        process.kill()
 
-        samples, peak, finite = _measure(blocks())
-        if not finite:
+    samples, leftover = 0, b""
+    try:
+        while True:
+            watchdog = threading.Timer(FFMPEG_STALL_S, stall)
+            watchdog.start()
+            try:
+                chunk = process.stdout.read(4 * STREAM_BLOCK_FRAMES)
+            finally:
+                watchdog.cancel()
+            if stalled.is_set():
+                raise AudioDecodeError("The file took too long to decode; it may be corrupt.")
+            if not chunk:
+                break
+            chunk = leftover + chunk
+            usable = len(chunk) - len(chunk) % 4
+            leftover = chunk[usable:]
+            block = np.frombuffer(chunk[:usable], dtype="<f4").astype(np.float32)
+            samples += len(block)
+            yield block
+        if process.wait() != 0 and samples == 0:
+            raise AudioDecodeError("The file is corrupt and cannot be decoded.")
+    finally:
+        if process.poll() is None:
             process.kill()
-        returncode = process.wait()
-    if returncode != 0 and samples == 0:
-        raise AudioDecodeError("The file is corrupt and cannot be decoded.")
-    return samples / SAMPLE_RATE, peak, finite
+        process.wait()
+        process.stdout.close()
 
 
 class _NotForSoundfile(Exception):
@@ -301,38 +350,6 @@ def _soundfile_info(path: Path) -> AudioInfo:
     if container == "ogg" and sf_info.subtype == "OPUS":
         container = "opus"
     return _refuse_if_unusual(AudioInfo(claimed_s, int(sf_info.samplerate), int(sf_info.channels), container))
-
-
-def _decode_with_soundfile(path: Path, max_duration_s: float) -> tuple[AudioInfo, np.ndarray]:
-    """Block by block: each block is mixed down to mono and resampled to 16 kHz as it comes, so
-    memory grows with the 16 kHz mono result, never with the file's own rate and channels (an
-    8-channel 384 kHz file would otherwise need 190 times its output's memory)."""
-    info = _soundfile_info(path)
-    if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, max_duration_s)
-    # Read at most one second past the limit, so a lying header cannot blow up memory.
-    max_frames = int((max_duration_s + 1) * info.sample_rate)
-    resampler = (
-        soxr.ResampleStream(info.sample_rate, SAMPLE_RATE, 1, dtype="float32")
-        if info.sample_rate != SAMPLE_RATE
-        else None
-    )
-    pieces, read = [], 0
-    try:
-        with soundfile.SoundFile(str(path)) as stream:
-            while read < max_frames:
-                block = stream.read(
-                    min(STREAM_BLOCK_FRAMES, max_frames - read), dtype="float32", always_2d=True
-                )
-                read += len(block)
-                last = not len(block) or read >= max_frames
-                mono = np.ascontiguousarray(block.mean(axis=1), dtype=np.float32)
-                pieces.append(mono if resampler is None else resampler.resample_chunk(mono, last=last))
-                if last:
-                    break
-    except (soundfile.LibsndfileError, RuntimeError) as error:
-        raise AudioDecodeError(f"The file is corrupt and cannot be decoded ({error}).") from None
-    return info, np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
 
 
 def _require(tool: str) -> str:
@@ -395,18 +412,3 @@ def _ffmpeg_command(path: Path, max_duration_s: float) -> list[str]:
         # One second past the limit is enough to know a header-less stream is too long.
         *("-t", f"{max_duration_s + 1:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"),
     ]
-
-
-def _decode_with_ffmpeg(path: Path, max_duration_s: float) -> tuple[AudioInfo, np.ndarray]:
-    info = probe_with_ffprobe(path)
-    if info.duration_s is not None:
-        _refuse_if_too_long(info.duration_s, max_duration_s)
-    command = _ffmpeg_command(path, max_duration_s)
-    try:
-        completed = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        raise AudioDecodeError("The file took too long to decode; it may be corrupt.") from None
-    samples = np.frombuffer(completed.stdout, dtype="<f4").astype(np.float32)
-    if completed.returncode != 0 and samples.size == 0:
-        raise AudioDecodeError("The file is corrupt and cannot be decoded.")
-    return info, samples

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ml.audio import DEFAULT_MAX_DURATION_S, AudioDecodeError
+from ml.streaming import classify_stream
 
 
 def describe(result: dict) -> str:
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures = 0
     for path in args.files:
         try:
-            line = {"path": str(path), **classifier.classify(path, args.max_duration_s).to_dict()}
+            line = {"path": str(path), **classify_stream(classifier, path, args.max_duration_s).to_dict()}
             text = json.dumps(line) if args.json else describe(line)
         except AudioDecodeError as error:
             failures += 1

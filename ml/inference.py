@@ -162,11 +162,24 @@ class Classifier:
 
     def classify_samples(self, samples: np.ndarray) -> ClassificationResult:
         windows = extract(samples, self.settings)
-        durations = windows.ends_s - windows.starts_s
-        smoothed, overall = smooth_and_pool(
-            self.window_probabilities(samples, windows), durations, self.smoothing_windows
-        )
         levels = window_levels_dbfs(samples, windows.starts_s, windows.ends_s, self.settings.sample_rate)
+        raw = self.window_probabilities(samples, windows)
+        duration_s = round(len(samples) / self.settings.sample_rate, 3)
+        return self.assemble(raw, windows.starts_s, windows.ends_s, levels, duration_s)
+
+    def assemble(
+        self,
+        raw: np.ndarray,
+        starts_s: np.ndarray,
+        ends_s: np.ndarray,
+        levels: np.ndarray,
+        duration_s: float,
+    ) -> ClassificationResult:
+        """The result from each window's answer before smoothing and its level: smoothing, silence,
+        the clip's answer, the merged timeline. Shared by the whole-file path and ml/streaming.py."""
+        windows = WindowTimes(starts_s, ends_s)
+        durations = windows.ends_s - windows.starts_s
+        smoothed, overall = smooth_and_pool(raw, durations, self.smoothing_windows)
         silent = levels < SILENCE_FLOOR_DBFS
         if (~silent).any():  # the clip's answer comes from the windows that hold sound
             overall = clip_probabilities(smoothed[~silent], durations[~silent])
@@ -188,12 +201,18 @@ class Classifier:
             label=SILENCE if nearly_silent else CLASS_NAMES[best],
             confidence=round(float(overall[best]), 4),
             probabilities=_as_dict(overall),
-            duration_s=round(len(samples) / self.settings.sample_rate, 3),
+            duration_s=round(duration_s, 3),
             model_version=self.version,
             segments=merge_runs(window_segments, self.uncertain_margin),
             windows=window_segments,
             uncertain=bool(is_uncertain(overall, self.uncertain_margin)[0]) and not nearly_silent,
         )
+
+
+@dataclass
+class WindowTimes:
+    starts_s: np.ndarray
+    ends_s: np.ndarray
 
 
 def window_levels_dbfs(

@@ -10,6 +10,7 @@ from classifier_site.env import envbool, envrate  # noqa: E402
 from classifier_site.settings import *  # noqa: E402,F403
 
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="classifier-test-media-"))
+RESUMABLE_DIR = MEDIA_ROOT.parent / (MEDIA_ROOT.name + "-resumable")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # Tests that are not about the queue run tasks in the caller; the queue tests start a qcluster.

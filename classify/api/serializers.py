@@ -39,6 +39,26 @@ class SharesSerializer(serializers.Serializer):
     silence = serializers.FloatField()
 
 
+class ProgressSegmentSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    label = serializers.ChoiceField(choices=TIMELINE_LABELS)
+    uncertain = serializers.BooleanField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    """A long clip while it is processed: updated by the worker every few seconds."""
+
+    done_s = serializers.FloatField(help_text="seconds of audio classified so far")
+    total_s = serializers.FloatField(
+        allow_null=True, help_text="the recording's length, when its header says"
+    )
+    rate = serializers.FloatField(help_text="seconds of audio per second of work")
+    left_s = serializers.FloatField(allow_null=True, help_text="about how long until done")
+    segments = ProgressSegmentSerializer(many=True, help_text="the timeline so far; its end is provisional")
+    at = serializers.DateTimeField()
+
+
 class CorrectionRequestSerializer(serializers.Serializer):
     label = serializers.ChoiceField(
         choices=TIMELINE_LABELS, help_text="music, speech or noise; a segment may also be silence"
@@ -72,6 +92,7 @@ class ClipSerializer(serializers.ModelSerializer):
     shares = serializers.SerializerMethodField()
     probabilities = serializers.SerializerMethodField()
     segments = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField()
     processing_s = serializers.SerializerMethodField()
     audio_url = serializers.SerializerMethodField()
@@ -93,6 +114,7 @@ class ClipSerializer(serializers.ModelSerializer):
             "probabilities",
             "duration_s",
             "segments",
+            "progress",
             "model_version",
             "processing_s",
             "error",
@@ -163,6 +185,11 @@ class ClipSerializer(serializers.ModelSerializer):
             }
             for s in clip.result.segments.all()
         ]
+
+    @extend_schema_field(ProgressSerializer(allow_null=True))
+    def get_progress(self, clip: Clip) -> dict | None:
+        """While processing: seconds done of the total, rate, time left, the timeline so far."""
+        return clip.progress if clip.status == Clip.Status.PROCESSING and clip.progress else None
 
     def get_model_version(self, clip: Clip) -> str | None:
         return clip.result.model_version if clip.result else None

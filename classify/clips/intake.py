@@ -47,7 +47,7 @@ class UploadThrottled(UploadOverLimit):
         self.wait_s = wait_s
 
 
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} kB"
 
 
@@ -58,7 +58,7 @@ def check_upload(uploaded: UploadedFile) -> None:
         raise UploadRejected("The file is empty.")
     if size > settings.UPLOAD_MAX_BYTES:
         raise UploadRejected(
-            f"The file is {_human_size(size)}; the limit is {_human_size(settings.UPLOAD_MAX_BYTES)}."
+            f"The file is {human_size(size)}; the limit is {human_size(settings.UPLOAD_MAX_BYTES)}."
         )
 
 
@@ -89,9 +89,16 @@ def check_quota(owner, size: int) -> None:
     used = Clip.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
     if used + size > quota:
         raise UploadOverLimit(
-            f"Your storage is full: you keep {_human_size(used)} of {_human_size(quota)}. "
+            f"Your storage is full: you keep {human_size(used)} of {human_size(quota)}. "
             "Delete some clips to upload more."
         )
+
+
+def take_upload_allowance(owner) -> None:
+    try:
+        limits.take_uploads(owner.pk)
+    except limits.LimitReached as reached:
+        raise UploadThrottled(f"Too many uploads: {reached}.", reached.wait_s) from None
 
 
 @contextmanager
@@ -124,7 +131,7 @@ def store_upload(name: str, uploaded: UploadedFile) -> str:
         raise
 
 
-def create_clip(owner, uploaded: UploadedFile) -> Clip:
+def create_clip(owner, uploaded: UploadedFile, counted: bool = False) -> Clip:
     """Check the upload completely, then store it, create the clip and queue it.
 
     Everything an upload can know is refused here, before anything is stored: over the rate or
@@ -132,10 +139,8 @@ def create_clip(owner, uploaded: UploadedFile) -> Clip:
     whole stream is decoded, without TensorFlow). The stored name's extension comes from the
     decoded container, never from the uploader's file name.
     """
-    try:
-        limits.take_uploads(owner.pk)
-    except limits.LimitReached as reached:
-        raise UploadThrottled(f"Too many uploads: {reached}.", reached.wait_s) from None
+    if not counted:  # a resumable upload was counted when it began
+        take_upload_allowance(owner)
     check_upload(uploaded)
     check_quota(owner, uploaded.size or 0)
     with local_copy(uploaded) as path:

@@ -55,17 +55,37 @@ def lease_until():
     return timezone.now() + timedelta(seconds=settings.CLASSIFY_LEASE_S)
 
 
+def task_timeout_s(duration_s: float | None) -> int:
+    """The clip's task time limit: CLASSIFY_TASK_TIMEOUT_S, or longer for a long recording (at
+    CLASSIFY_MIN_SPEED times real time, far below what a worker does), so six hours are not cut
+    off at five minutes."""
+    scaled = (duration_s or 0) / settings.CLASSIFY_MIN_SPEED + 60
+    return int(max(settings.CLASSIFY_TASK_TIMEOUT_S, scaled))
+
+
 def send(clip_id: int) -> None:
     """Queue the clip's task once the current transaction commits."""
-    queue.enqueue(queue.CLASSIFY_CLIP, clip_id, label=f"classify clip {clip_id}")
+    duration_s = Clip.objects.filter(pk=clip_id).values_list("duration_s", flat=True).first()
+    queue.enqueue(
+        queue.CLASSIFY_CLIP, clip_id, label=f"classify clip {clip_id}", timeout=task_timeout_s(duration_s)
+    )
 
 
 def _queued_again() -> dict:
-    return {"status": Status.QUEUED, "error": "", "started_at": None, "queued_at": timezone.now(), **NO_LEASE}
+    return {
+        "status": Status.QUEUED, "error": "", "started_at": None, "queued_at": timezone.now(),
+        "progress": {}, **NO_LEASE,
+    }  # fmt: skip
 
 
 def _failed(message: str) -> dict:
-    return {"status": Status.FAILED, "error": message, "finished_at": timezone.now(), **NO_LEASE}
+    return {
+        "status": Status.FAILED,
+        "error": message,
+        "finished_at": timezone.now(),
+        "progress": {},
+        **NO_LEASE,
+    }
 
 
 def claim(clip_id: int) -> uuid.UUID | None:
@@ -105,8 +125,19 @@ def finish(clip_id: int, token: uuid.UUID | None, **result_fields) -> bool:
     held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
     if token is not None:
         held = held.filter(lease_token=token)
-    done = held.update(status=Status.DONE, error="", finished_at=timezone.now(), **NO_LEASE, **result_fields)
+    done = held.update(
+        status=Status.DONE, error="", finished_at=timezone.now(), progress={}, **NO_LEASE, **result_fields
+    )
     return done == 1
+
+
+def report_progress(clip_id: int, token: uuid.UUID | None, progress: dict) -> bool:
+    """A processing clip's progress (seconds done, rate, time left, the timeline so far), stored
+    only by the lease's holder, so a worker that lost its clip cannot overwrite another's."""
+    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
+    if token is not None:
+        held = held.filter(lease_token=token)
+    return held.update(progress=progress) == 1
 
 
 def fail(clip_id: int, message: str) -> bool:

@@ -128,7 +128,10 @@ def upload(request):
             return redirect(created[0] if len(created) == 1 else "home")
         if created:
             messages.success(request, f"{len(created)} clip(s) uploaded and queued.")
-    context = {"form": form, "max_minutes": settings.UPLOAD_MAX_DURATION_S // 60}
+    context = {
+        "form": form,
+        "max_hours": spoken_duration(settings.UPLOAD_MAX_DURATION_S).replace(" 0 min", ""),
+    }
     return render(
         request, "classify/upload.html", context, status=429 if throttled else 400 if form.errors else 200
     )

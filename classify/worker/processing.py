@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from classify.clips import state, summary
 from classify.infra import storage
@@ -17,6 +18,7 @@ from classify.model_versions.loader import get_classifier
 from classify.models import Classification, Clip, Segment
 from classify.worker.keeper import holding
 from ml.audio import AudioDecodeError
+from ml.streaming import Progress, classify_stream
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,34 @@ def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classif
     return classification
 
 
+class ProgressReport:
+    """Stores ml.streaming's progress on the clip (seconds done of the total, rate, time left, the
+    timeline so far) for the result page and the API, under the worker's lease."""
+
+    def __init__(self, clip_id: int, token, started: float):
+        self.clip_id, self.token, self.started = clip_id, token, started
+
+    def __call__(self, progress: Progress) -> None:
+        elapsed_s = max(time.perf_counter() - self.started, 1e-6)
+        rate = progress.done_s / elapsed_s
+        left_s = (progress.total_s - progress.done_s) / rate if progress.total_s and rate else None
+        state.report_progress(
+            self.clip_id,
+            self.token,
+            {
+                "done_s": round(progress.done_s, 1),
+                "total_s": round(progress.total_s, 1) if progress.total_s else None,
+                "rate": round(rate, 1),
+                "left_s": round(max(left_s, 0.0), 1) if left_s is not None else None,
+                "segments": [
+                    {"start": s.start, "end": s.end, "label": s.label, "uncertain": s.uncertain}
+                    for s in progress.segments
+                ],
+                "at": timezone.now().isoformat(),
+            },
+        )
+
+
 def process_clip(clip_id: int) -> ProcessOutcome:
     """The task's body: claim (under a lease the worker's keeper renews), classify, store.
     Undecodable audio fails the clip with the decoder's message; anything unexpected fails it
@@ -84,9 +114,12 @@ def process_clip(clip_id: int) -> ProcessOutcome:
     with holding(clip_id, token):
         classifier = get_classifier()  # loaded once per worker; not part of this clip's time
         started = time.perf_counter()
+        report = ProgressReport(clip_id, token, started)
         try:
             with storage.local_copy(clip.file.name or "") as path:
-                result = classifier.classify(path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
+                result = classify_stream(
+                    classifier, path, max_duration_s=settings.UPLOAD_MAX_DURATION_S, on_progress=report
+                )
         except AudioDecodeError as error:
             state.fail(clip_id, str(error))
             return ProcessOutcome(clip_id, Clip.Status.FAILED, str(error))
@@ -95,11 +128,8 @@ def process_clip(clip_id: int) -> ProcessOutcome:
             state.fail(clip_id, message)
             return ProcessOutcome(clip_id, Clip.Status.FAILED, message)
         except SystemExit:
-            state.release(
-                clip_id,
-                token,
-                f"Classification took longer than the limit of {settings.CLASSIFY_TASK_TIMEOUT_S} s.",
-            )
+            limit_s = state.task_timeout_s(clip.duration_s)
+            state.release(clip_id, token, f"Classification took longer than the limit of {limit_s} s.")
             raise
         except Exception:
             logger.exception("classifying clip %s failed", clip_id)

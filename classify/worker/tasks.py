@@ -3,7 +3,7 @@ which names them."""
 
 from __future__ import annotations
 
-from classify.clips import removal, state
+from classify.clips import removal, resumable, state
 from classify.live import sessions, tails
 from classify.model_versions import training
 from classify.worker import processing
@@ -24,7 +24,8 @@ def sweep_stale_clips() -> str:
     purged = removal.purge_failed_files()
     removal.remove_orphans()
     sessions.sweep_idle()
-    return f"requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"
+    abandoned = resumable.sweep_abandoned()
+    return f"abandoned uploads {abandoned}, requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"
 
 
 def train_model(run_id: int) -> str:

@@ -64,7 +64,42 @@
     }
   }
 
+  // Files from this size go in resumable parts (tus, static/vendor/tus-js-client): a dropped
+  // connection, or a closed tab reopened, continues where it stopped instead of starting over.
+  const RESUMABLE_FROM = 32 * 1024 * 1024;
+
+  function sendResumable(file, name) {
+    const item = row(name || file.name);
+    const bar = item.querySelector("progress");
+    const upload = new window.tus.Upload(file, {
+      endpoint: form.dataset.resumable,
+      chunkSize: 16 * 1024 * 1024,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
+      metadata: { filename: name || file.name, filetype: file.type },
+      headers: { "X-CSRFToken": csrf },
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => { bar.value = (100 * sent) / total; },
+      onError: (error) => {
+        bar.hidden = true;
+        setState(item, "failed", "refused");
+        let detail = "";
+        try { detail = JSON.parse(error.originalResponse.getBody()).detail; } catch (e) { /* not JSON */ }
+        item.querySelector("[data-detail]").textContent = detail || "The upload stopped: " + error.message;
+      },
+      onSuccess: ({ lastResponse }) => {
+        bar.value = 100;
+        setState(item, "queued");
+        follow(item, { id: lastResponse.getHeader("Upload-Clip-Id") });
+      },
+    });
+    upload.findPreviousUploads().then((previous) => {
+      if (previous.length) upload.resumeFromPreviousUpload(previous[0]);  // same file, same browser
+      upload.start();
+    });
+  }
+
   function send(file, name) {
+    if (window.tus && window.tus.isSupported && file.size >= RESUMABLE_FROM) return sendResumable(file, name);
     const item = row(name || file.name);
     const bar = item.querySelector("progress");
     const body = new FormData();

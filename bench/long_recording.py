@@ -1,0 +1,151 @@
+"""Long recordings through the platform: a six-hour recording of real corpus audio, classified by
+a real worker, beside short clips on the same worker.
+
+    make bench-long        # about 10 minutes on 2 cores; BENCH_LONG_HOURS=2 for a shorter run
+
+Builds the recording from ../shared/corpus (TRAINING_CORPUS_DIR): its files in a seeded random
+order, as 16 kHz FLAC, written block by block. Starts gunicorn and one qcluster on a scratch
+database, classifies three two-minute clips of the same audio (the worker's memory right after
+them and their real-time factor are the baseline), then the long recording, through the same
+intake (checks, storage, queue) as an upload. While it runs, reads the clip's progress every
+0.5 s. Prints:
+- the worker's peak memory above what it held right after the short clips (target: < 300 MB);
+- the long recording's real-time factor beside the short clips' (target: within 15%);
+- the longest gap between two progress updates (target: at most 5 s).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import soundfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stack import ROOT, running_stack, wait_for  # noqa: E402
+
+HOURS = float(os.environ.get("BENCH_LONG_HOURS", "6"))
+SHORT_S, SHORTS = 120.0, 3
+RATE = 16_000
+CORPUS = Path(os.environ.get("TRAINING_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+WORK = Path(os.environ.get("BENCH_LONG_DIR", ROOT / "var" / "bench-long"))
+
+
+def corpus_audio(seconds: float, seed: int) -> np.ndarray:
+    """`seconds` of the corpus's files back to back, in a seeded random order (reused as needed)."""
+    files = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".flac", ".ogg", ".wav"))
+    order = np.random.default_rng(seed).permutation(len(files))
+    pieces, held, i = [], 0, 0
+    while held < seconds * RATE:
+        samples, rate = soundfile.read(files[order[i % len(files)]], dtype="float32", always_2d=True)
+        i += 1
+        if rate != RATE:
+            continue
+        mono = samples.mean(axis=1)
+        pieces.append(mono)
+        held += len(mono)
+    return np.concatenate(pieces)[: int(seconds * RATE)]
+
+
+def write_recording(path: Path, seconds: float) -> Path:
+    """A FLAC of `seconds`, written an hour at a time (never whole in memory)."""
+    if path.exists() and abs(soundfile.info(path).duration - seconds) < 1:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with soundfile.SoundFile(path, "w", RATE, 1, format="FLAC") as out:
+        written, hour = 0.0, 0
+        while written < seconds:
+            part = min(3600.0, seconds - written)
+            out.write(corpus_audio(part, seed=hour))
+            written += part
+            hour += 1
+    return path
+
+
+def mb(pid: int, field: str) -> float:
+    return int(re.search(rf"{field}:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1]) / 1024
+
+
+def the_worker(cluster: psutil.Process) -> psutil.Process:
+    """The cluster's process that loaded the model (the largest)."""
+    return max(cluster.children(recursive=True), key=lambda p: p.memory_info().rss)
+
+
+def classify(owner, path: Path):
+    from django.core.files.uploadedfile import UploadedFile
+
+    from classify.clips import intake
+    from classify.models import Clip
+
+    handle = path.open("rb")
+    upload = UploadedFile(handle, name=path.name, content_type="audio/flac", size=path.stat().st_size)
+    upload.temporary_file_path = lambda: str(path)  # as Django's own temporary uploads: no copy
+    started = time.monotonic()
+    clip = intake.create_clip(owner, upload)
+    handle.close()
+    accepted_s = time.monotonic() - started
+    return Clip.objects.filter(pk=clip.pk), accepted_s
+
+
+def main() -> int:
+    long_path = write_recording(WORK / f"long-{HOURS:g}h.flac", HOURS * 3600)
+    short_path = write_recording(WORK / "short.flac", SHORT_S)
+    print(f"recording: {long_path} ({HOURS:g} h, {long_path.stat().st_size / 1e6:.0f} MB FLAC)", flush=True)
+    extra = {"UPLOAD_MAX_DURATION_S": str(int(HOURS * 3600) + 60), "USER_STORAGE_QUOTA_BYTES": "0"}
+    with running_stack("long", extra_env=extra) as stack:
+        from django.contrib.auth import get_user_model
+
+        owner = get_user_model().objects.create_user("long-bench", password="x")
+        cluster = psutil.Process(stack.clusters[0].pid)
+        short_rates = []
+        for _ in range(SHORTS):
+            clip, _ = classify(owner, short_path)
+            wait_for(lambda: clip.filter(status__in=["done", "failed"]).exists(), 300, "a short clip")  # noqa: B023
+            done = clip.select_related("result").get()
+            short_rates.append(done.duration_s / done.result.processing_s)
+        worker = the_worker(cluster)
+        baseline_mb = mb(worker.pid, "VmRSS")
+        print(f"short clips ({SHORT_S:.0f} s): {', '.join(f'{r:.0f}x' for r in short_rates)} real time; "
+              f"worker {worker.pid} holds {baseline_mb:.0f} MB after them", flush=True)  # fmt: skip
+
+        clip, accepted_s = classify(owner, long_path)
+        print(f"long recording accepted (checked, stored, queued) in {accepted_s:.0f} s", flush=True)
+        updates, last_at, seen_at, gaps = 0, None, 0.0, []
+        while not clip.filter(status__in=["done", "failed"]).exists():
+            progress = clip.values_list("progress", flat=True).get() or {}
+            if progress.get("at") and progress["at"] != last_at:
+                now = time.monotonic()
+                if last_at is not None:
+                    gaps.append(now - seen_at)
+                last_at, seen_at, updates = progress["at"], now, updates + 1
+                if updates % 20 == 1:
+                    print(f"  progress: {progress['done_s'] / 3600:.2f} h of {HOURS:g} h, {progress['rate']:.0f}x, "
+                          f"{len(progress['segments'])} segments so far", flush=True)  # fmt: skip
+            time.sleep(0.5)
+        done = clip.select_related("result").get()
+        if done.status != "done":
+            print(f"the long recording failed: {done.error}")
+            return 1
+        peak_mb = mb(worker.pid, "VmHWM")
+        long_rate = done.duration_s / done.result.processing_s
+        short_rate = statistics.median(short_rates)
+        print()
+        print(f"long recording: {done.duration_s / 3600:.2f} h in {done.result.processing_s:.0f} s of work, "
+              f"{done.result.segments.count()} segments")  # fmt: skip
+        print(f"worker peak above its memory after the short clips: {peak_mb - baseline_mb:.0f} MB "
+              f"(peak {peak_mb:.0f} MB, after short clips {baseline_mb:.0f} MB; target < 300 MB)")  # fmt: skip
+        print(f"real-time factor: long {long_rate:.0f}x, short clips {short_rate:.0f}x "
+              f"(long/short {long_rate / short_rate:.2f}; target within 15%)")  # fmt: skip
+        print(f"progress updates: {updates}, longest gap {max(gaps, default=0):.1f} s "
+              f"(median {statistics.median(gaps) if gaps else 0:.1f} s; target at most 5 s)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Resumable uploads over the tus protocol (https://tus.io/protocols/resumable-upload, v1.0.0, with
+the creation and termination extensions): a big file arrives in parts; a dropped connection
+loses only the part in flight, and the client continues from the offset the server reports.
+
+No maintained tus server library fits Django today (django-tus stops at Django 3.2 and keeps no
+owner or quota), so this is the protocol's small core; the clients are the maintained ones
+(tus-js-client on the upload page, tuspy or any tus client from scripts).
+
+Each upload is a row (owner, name, length, offset) and a file in RESUMABLE_DIR. Its length counts
+against the owner's quota when it begins, its bytes against that length as they arrive; the
+last byte turns it into an ordinary clip through the same checks as any upload (intake).
+Unfinished uploads are removed after RESUMABLE_EXPIRE_S by the sweeper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from classify.clips import intake
+from classify.models import Clip, ResumableUpload
+
+logger = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+PART_READ_BYTES = 1 << 20  # read a part's body a megabyte at a time, never whole
+OFFSET_SAVE_EVERY = 16 << 20  # record the offset every 16 MB as a part arrives
+
+
+class ResumableRefused(intake.UploadRejected):
+    """Not what the protocol or the limits allow; `status` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def part_path(upload: ResumableUpload) -> Path:
+    return Path(settings.RESUMABLE_DIR) / f"{upload.pk}.part"
+
+
+def begin(owner, length: int, filename: str) -> ResumableUpload:
+    """A new upload of `length` bytes: counted against the upload rate and the quota now."""
+    if length <= 0:
+        raise ResumableRefused("The file is empty.")
+    if length > settings.UPLOAD_MAX_BYTES:
+        raise ResumableRefused(
+            f"The file is too big: the limit is {intake.human_size(settings.UPLOAD_MAX_BYTES)}.", 413
+        )
+    intake.take_upload_allowance(owner)
+    pending = sum(
+        ResumableUpload.objects.filter(owner=owner).values_list("length", flat=True)
+    )  # others under way count too
+    intake.check_quota(owner, length + pending)
+    upload = ResumableUpload.objects.create(
+        owner=owner, length=length, filename=intake.display_name(filename)
+    )
+    path = part_path(upload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    return upload
+
+
+def append(
+    upload: ResumableUpload, offset: int, read: Callable[[int], bytes], declared: int | None
+) -> Clip | None:
+    """Append a part that starts at `offset` (which must be where the upload stands), reading it
+    with `read(n)` a megabyte at a time. What arrives is kept even if the connection drops. The
+    part that completes the upload makes the clip (returned); None while parts remain."""
+    with transaction.atomic():
+        locked = ResumableUpload.objects.select_for_update().get(pk=upload.pk)  # one part at a time
+        if offset != locked.offset:
+            raise ResumableRefused(
+                f"This part starts at byte {offset}, but the upload stands at byte {locked.offset}: "
+                "ask where it stands (HEAD) and send from there.",
+                409,
+            )
+        remaining = locked.length - locked.offset
+        if declared is not None and declared > remaining:
+            raise ResumableRefused(f"The part is longer than the {remaining} bytes left of this upload.", 413)
+        written = 0
+        try:
+            with part_path(locked).open("r+b") as out:
+                out.seek(locked.offset)
+                while written < remaining:
+                    chunk = read(min(PART_READ_BYTES, remaining - written))
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    written += len(chunk)
+                    if written % OFFSET_SAVE_EVERY < len(chunk):
+                        out.flush()
+        except OSError as error:  # the client went away mid-part: keep what arrived
+            logger.info("resumable upload %s: part cut short after %d bytes (%s)", locked.pk, written, error)
+        locked.offset += written
+        locked.save(update_fields=["offset", "updated_at"])
+    if locked.offset < locked.length:
+        return None
+    return finish(locked)
+
+
+def finish(upload: ResumableUpload) -> Clip:
+    """Every byte is here: the usual intake (checks, storage, queue), then the parts go."""
+    path = part_path(upload)
+    try:
+        with path.open("rb") as handle:
+            whole = UploadedFile(
+                handle, name=upload.filename, content_type="application/octet-stream", size=upload.length
+            )
+            whole.temporary_file_path = lambda: str(path)  # type: ignore[attr-defined]
+            clip = intake.create_clip(upload.owner, whole, counted=True)
+    finally:
+        remove(upload)
+    return clip
+
+
+def remove(upload: ResumableUpload) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        part_path(upload).unlink()
+    ResumableUpload.objects.filter(pk=upload.pk).delete()
+
+
+def sweep_abandoned(now=None) -> int:
+    """Uploads untouched for RESUMABLE_EXPIRE_S, with their parts, and part files with no row."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.RESUMABLE_EXPIRE_S)
+    stale = list(ResumableUpload.objects.filter(updated_at__lt=cutoff))
+    for upload in stale:
+        remove(upload)
+    folder = Path(settings.RESUMABLE_DIR)
+    if folder.is_dir():
+        known = {str(pk) for pk in ResumableUpload.objects.values_list("pk", flat=True)}
+        for part in folder.glob("*.part"):
+            if part.stem not in known and part.stat().st_mtime < cutoff.timestamp():
+                part.unlink(missing_ok=True)
+    return len(stale)

@@ -1,0 +1,121 @@
+"""Resumable uploads (tus 1.0.0, classify/clips/resumable.py): a file sent in parts, continued
+from the offset the server reports, becomes a clip identical to the original; others' uploads
+are 404; limits hold from the first byte; abandoned uploads are swept with their parts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from classify.clips import resumable
+from classify.models import Clip, ResumableUpload
+from tests.audio_factory import chord, write
+
+pytestmark = pytest.mark.django_db
+TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
+
+
+def begin(api, data: bytes, name: str = "concert.wav"):
+    metadata = "filename " + base64.b64encode(name.encode()).decode()
+    return api.post("/api/uploads/", HTTP_UPLOAD_LENGTH=str(len(data)), HTTP_UPLOAD_METADATA=metadata, **TUS)
+
+
+def send(api, location: str, offset: int, part: bytes):
+    return api.generic(
+        "PATCH",
+        location,
+        part,
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET=str(offset),
+        **TUS,
+    )
+
+
+@pytest.fixture
+def wav(tmp_path) -> bytes:
+    return write(tmp_path / "concert.wav", chord(20.0)).read_bytes()
+
+
+def test_an_upload_in_parts_continued_from_the_reported_offset_is_the_original_file(
+    alice, alice_api, settings, wav
+):
+    created = begin(alice_api, wav)
+    assert created.status_code == 201 and created["Tus-Resumable"] == "1.0.0"
+    location = created["Location"]
+    half = len(wav) // 2
+    first = send(alice_api, location, 0, wav[:half])
+    assert first.status_code == 204 and first["Upload-Offset"] == str(half) and "Upload-Clip-Id" not in first
+    # The connection dropped; the client asks where the upload stands and sends the rest.
+    where = alice_api.head(location, **TUS)
+    assert (where.status_code, where["Upload-Offset"], where["Upload-Length"]) == (
+        200,
+        str(half),
+        str(len(wav)),
+    )
+    assert send(alice_api, location, 0, wav).status_code == 409  # not from the start again
+    last = send(alice_api, location, half, wav[half:])
+    assert last.status_code == 204 and last["Upload-Offset"] == str(len(wav))
+    clip = Clip.objects.get(pk=int(last["Upload-Clip-Id"]))
+    assert clip.owner == alice and clip.original_filename == "concert.wav"
+    assert clip.sha256 == hashlib.sha256(wav).hexdigest()
+    assert hashlib.sha256(clip.file.read()).hexdigest() == hashlib.sha256(wav).hexdigest()
+    assert not ResumableUpload.objects.exists() and not list(settings.RESUMABLE_DIR.glob("*.part"))
+
+
+def test_someone_elses_upload_is_404_to_every_method(alice_api, bob_api, wav):
+    location = begin(alice_api, wav)["Location"]
+    assert bob_api.head(location, **TUS).status_code == 404
+    assert send(bob_api, location, 0, wav[:100]).status_code == 404
+    assert bob_api.delete(location, **TUS).status_code == 404
+    assert alice_api.head(location, **TUS)["Upload-Offset"] == "0"
+
+
+def test_limits_hold_from_the_first_byte(alice_api, settings, wav):
+    settings.UPLOAD_MAX_BYTES = len(wav) - 1
+    too_big = begin(alice_api, wav)
+    assert too_big.status_code == 413 and "too big" in too_big.json()["detail"]
+    settings.UPLOAD_MAX_BYTES, settings.USER_STORAGE_QUOTA_BYTES = 10 * len(wav), len(wav) + 10
+    assert begin(alice_api, wav).status_code == 201
+    over = begin(alice_api, wav)  # the first one's length is counted while it is under way
+    assert over.status_code == 400 and "storage is full" in over.json()["detail"]
+    location = ResumableUpload.objects.get().pk
+    overlong = send(alice_api, f"/api/uploads/{location}/", 0, wav + b"x")
+    assert overlong.status_code == 413
+    assert alice_api.post("/api/uploads/", HTTP_UPLOAD_LENGTH="ten", **TUS).status_code == 400
+    assert (
+        alice_api.post("/api/uploads/", HTTP_UPLOAD_LENGTH="10", HTTP_TUS_RESUMABLE="0.2.2").status_code
+        == 412
+    )
+
+
+def test_a_finished_upload_that_is_not_audio_is_refused_with_the_reason_and_kept_nowhere(alice_api):
+    junk = b"<html>not audio</html>" * 100
+    location = begin(alice_api, junk, "page.wav")["Location"]
+    refused = send(alice_api, location, 0, junk)
+    assert refused.status_code == 400 and "not an audio file" in refused.json()["detail"].lower()
+    assert not Clip.objects.exists() and not ResumableUpload.objects.exists()
+
+
+def test_an_abandoned_upload_is_swept_with_its_parts(alice_api, settings, wav):
+    location = begin(alice_api, wav)["Location"]
+    send(alice_api, location, 0, wav[:1000])
+    upload = ResumableUpload.objects.get()
+    part = resumable.part_path(upload)
+    assert part.stat().st_size == 1000
+    assert resumable.sweep_abandoned() == 0  # recent: kept
+    ResumableUpload.objects.filter(pk=upload.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=settings.RESUMABLE_EXPIRE_S + 1)
+    )
+    assert resumable.sweep_abandoned() == 1
+    assert not part.exists() and not ResumableUpload.objects.exists()
+    assert alice_api.head(location, **TUS).status_code == 404
+
+
+def test_the_server_says_what_it_supports(alice_api, settings):
+    answer = alice_api.options("/api/uploads/")
+    assert answer.status_code == 204 and answer["Tus-Extension"] == "creation,termination"
+    assert answer["Tus-Max-Size"] == str(settings.UPLOAD_MAX_BYTES)
