@@ -200,9 +200,9 @@ USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 10 * 1024 * 1024 *
 LIVE_MAX_S = envint("LIVE_MAX_S", min(UPLOAD_MAX_DURATION_S, 30 * 60))  # its audio waits in PostgreSQL
 LIVE_IDLE_S = envint("LIVE_IDLE_S", 120)
 LIVE_MAX_CHUNK_S = 5
-# Live chunks per user (a recorder sends about one a second; three let a stalled one catch up).
+# Live chunks per user (a recorder sends one a second; two let a stalled one catch up).
 # Per second, not per minute: a per-minute budget is a burst of a hundred chunks at once.
-LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "3/second")
+LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "2/second")
 LIVE_WAIT_S = float(envint("LIVE_WAIT_MS", 1500)) / 1000
 # A failed clip's file is kept this long (for staff to look at), then removed by the sweeper.
 FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)
@@ -264,7 +264,7 @@ Q_CLUSTER = {
     "workers": envint("Q_WORKERS", 1, minimum=1),
     "timeout": CLASSIFY_TASK_TIMEOUT_S,
     # Must exceed the timeout, or a slow task is handed to a second worker.
-    "retry": CLASSIFY_TASK_TIMEOUT_S + 60,
+    "retry": max(CLASSIFY_TASK_TIMEOUT_S, UPLOAD_MAX_DURATION_S // CLASSIFY_MIN_SPEED) + 60,
     # django-q2 does not re-run a failed task; our attempt counter and sweeper decide.
     "max_attempts": 1,
     "ack_failures": True,

@@ -280,7 +280,7 @@ def classify_stream(
         return _described(result, duration_s, stream.info)
     assert first is not None
     work = StreamingClassification(classifier)
-    last_report = time.monotonic()
+    last_report = -math.inf  # the first report comes after the first block
     done = 0
     pending = second
     work.add(first)

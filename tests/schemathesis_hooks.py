@@ -1,7 +1,8 @@
 """Loaded by schemathesis (SCHEMATHESIS_HOOKS) in the schema fuzz.
 
-- Live chunks are documented as `audio/wav`, which it has no serializer for; raw bytes are what
-  such a body is.
+- Live chunks are documented as `audio/wav`, and resumable upload parts as
+  `application/offset+octet-stream`, which it has no serializers for; raw bytes are what such
+  bodies are.
 - Path ids are real rows most of the time, so generated requests reach the code behind the 404:
   the test's clip (FUZZ_CLIP_ID) for /api/clips/{id}/..., and for /api/live/{id}/... a session
   opened just then through the API (open -> chunks -> finish, as a client goes), since any
@@ -13,6 +14,7 @@ import os
 import schemathesis
 
 schemathesis.serializer.alias("audio/wav", "application/octet-stream")
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 
 
 @schemathesis.hook

@@ -145,7 +145,12 @@ class ClipViewSet(
         request=CorrectionRequestSerializer,
         responses={201: CorrectionSerializer, **BAD_REQUEST, **NOT_FOUND, **UNAUTHORISED, **TOO_MANY},
     )
-    @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser, FormParser, MultiPartParser])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[JSONParser, FormParser, MultiPartParser],
+        pagination_class=None,
+    )
     def corrections(self, request, pk=None):
         """GET: the owner's corrections of this clip, newest first. POST: say what the clip (or one
         segment, by index) really is; a segment may also be silence."""
@@ -217,7 +222,7 @@ class ClipViewSet(
             **BAD_REQUEST,
         },
     )
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def segments(self, request, pk=None):
         """The clip's timeline as CSV, JSON or an Audacity label track, each segment as shown."""
         kind = request.query_params.get("type", "json")

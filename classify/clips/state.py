@@ -59,8 +59,8 @@ def task_timeout_s(duration_s: float | None) -> int:
     """The clip's task time limit: CLASSIFY_TASK_TIMEOUT_S, or longer for a long recording (at
     CLASSIFY_MIN_SPEED times real time, far below what a worker does), so six hours are not cut
     off at five minutes."""
-    scaled = (duration_s or 0) / settings.CLASSIFY_MIN_SPEED + 60
-    return int(max(settings.CLASSIFY_TASK_TIMEOUT_S, scaled))
+    scaled = (duration_s or 0) / settings.CLASSIFY_MIN_SPEED
+    return max(settings.CLASSIFY_TASK_TIMEOUT_S, int(scaled))
 
 
 def send(clip_id: int) -> None:

@@ -55,7 +55,7 @@ class Summary:
         """ "Speech 24 s · music 13 s" for a mixed clip, else the shown label."""
         if not self.mixed:
             return self.shown_label
-        parts = [f"{name} {self.shares[name]:.0f} s" for name in self.holding]
+        parts = [f"{name} {spoken_seconds(self.shares[name])}" for name in self.holding]
         return (parts[0][0].upper() + parts[0][1:] + " · " + " · ".join(parts[1:])).strip(" ·")
 
     def gist(self) -> str:
@@ -75,6 +75,14 @@ class Summary:
         """Percent of the whole clip per label (silence included), for time bars."""
         total = sum(self.shares.values()) or 1.0
         return {name: 100 * seconds / total for name, seconds in self.shares.items()}
+
+
+def spoken_seconds(seconds: float) -> str:
+    """24 -> "24 s", 1208 -> "20 min", 7260 -> "2 h 1 min": durations as people say them."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def _listed(names: list[str]) -> str:

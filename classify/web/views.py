@@ -181,17 +181,29 @@ def answer_context(result) -> dict:
     }
 
 
+SEGMENTS_PER_PAGE = 100
+ZOOM_FROM_S = 120  # clips longer than this get the zoomable detail view
+
+
 @login_required
 def clip_detail(request, clip_id: int):
     clip = _own_clip(request, clip_id)
     segments = timeline(clip.result.segments.all(), clip.duration_s) if clip.result else []
+    listed = Paginator(segments, SEGMENTS_PER_PAGE).get_page(request.GET.get("segments"))
     return render(
         request,
         "classify/detail.html",
         {
             "clip": clip,
+            "duration_text": summary.spoken_seconds(clip.duration_s or 0)
+            if (clip.duration_s or 0) >= 90
+            else "",
             **answer_context(clip.result),
             "segments": segments,
+            "listed": listed,
+            "zoom": bool(clip.result) and (clip.duration_s or 0) > ZOOM_FROM_S,
+            "zoom_spans": [(600, "10 min"), (60, "1 min"), (10, "10 s")],
+            "timeline_data": [[s["start"], s["end"], s["label"], s["uncertain"]] for s in segments],
             "labels": CLASS_NAMES,
             "timeline_labels": TIMELINE_LABELS,
             "waveform": waveform_path(clip.waveform),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -335,3 +336,60 @@ def test_staff_follow_a_training_run_in_admin_in_words(
     column = page.locator("#result_list th.column-progress_text").bounding_box()
     assert column["x"] + column["width"] <= 1280  # the progress column is on screen at 1280 px
     page.screenshot(path=str(ARTIFACTS / "admin-training.png"), full_page=True)
+
+
+def test_a_long_recording_shows_progress_then_an_overview_with_a_zoomable_detail(
+    browser_factory, live_server, qcluster, tmp_path
+):
+    """An hour of real speech, music and rain (the fixtures in turn) through the real
+    worker: the page follows its progress, then shows the whole timeline and a detail view that
+    zooms to a minute, moves, and plays from a segment. The screenshot is the README's."""
+    from django.contrib.auth.models import User
+
+    from classify.clips import intake
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    parts = [
+        soundfile.read(fixtures / name, dtype="float32")[0]
+        for name in ("speech.flac", "music.flac", "noise-rain.flac")
+    ]
+    minute = np.concatenate([np.tile(part, 5)[: 20 * 16_000] for part in parts])  # 20 s of each
+    path = tmp_path / "lecture.flac"
+    soundfile.write(path, np.tile(minute, 60), 16_000)  # an hour
+
+    page = browser_factory().new_page(viewport={"width": 1280, "height": 900})
+    sign_up(page, live_server.url, "lena")
+    with path.open("rb") as handle:
+        from django.core.files.uploadedfile import UploadedFile
+
+        upload = UploadedFile(
+            handle, name="lecture.flac", content_type="audio/flac", size=path.stat().st_size
+        )
+        upload.temporary_file_path = lambda: str(path)
+        clip = intake.create_clip(User.objects.get(username="lena"), upload)
+    page.goto(f"{live_server.url}/clips/{clip.pk}/")
+    page.wait_for_selector("[data-progress]:not([hidden])", timeout=120_000)  # progress while it runs
+    assert "classified" in page.locator("[data-progress-text]").inner_text()
+    page.wait_for_selector("[data-zoom]", timeout=120_000)  # done: the page reloaded itself
+    started = time.monotonic()
+    page.reload()
+    page.wait_for_selector("[data-zoom-timeline] .seg")
+    print(
+        f"result page of a {Clip.objects.get(pk=clip.pk).duration_s:.0f} s clip: {time.monotonic() - started:.2f} s to a drawn detail view"
+    )
+    assert page.locator("[data-timeline] .seg").count() >= 50  # the overview: every segment
+    page.click("[data-span='60']")
+    assert page.locator("[data-zoom-range]").inner_text().count(":") == 2
+    assert 3 <= page.locator("[data-zoom-timeline] .seg").count() <= 8  # a minute: three or four runs
+    page.fill("[data-zoom-position]", "500")
+    page.dispatch_event("[data-zoom-position]", "input")
+    clip.refresh_from_db()
+    halfway_min = int((clip.duration_s - 60) / 2 // 60)
+    assert page.locator("[data-zoom-range]").inner_text().startswith(f"{halfway_min}:")  # half-way through
+    segment = page.locator("[data-zoom-timeline] .seg").nth(1)
+    start = float(segment.get_attribute("data-zoom-start"))
+    segment.click()
+    page.wait_for_function("!document.querySelector('[data-player]').paused")
+    assert abs(page.evaluate("document.querySelector('[data-player]').currentTime") - start) < 2
+    assert page.locator("[data-segment-pages]").count() == 1  # the list is paged
+    page.screenshot(path=str(ARTIFACTS / "long-recording.png"), full_page=False)

@@ -4,11 +4,11 @@ worker died is marked failed, so staff can train again."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import statistics
 import sys
-import threading
 import time
 
 import pytest
@@ -23,6 +23,7 @@ from tests.system.conftest import start_proxy, start_web, wait_until, worker_env
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 FLOODERS, CONNECTIONS_EACH = 4, 2  # the hostile probe's flood (issue 21)
+PARTS: list[tuple] = []  # (upload answered, queue wait, processing) of each bystander upload
 
 
 def upload_to_done_s(base_url: str, token: str, path) -> float:
@@ -36,16 +37,29 @@ def upload_to_done_s(base_url: str, token: str, path) -> float:
             timeout=30,
         )
     assert response.status_code == 201, response.text
+    answered_s = time.monotonic() - started
     clip = Clip.objects.filter(pk=response.json()["id"])
     wait_until(lambda: clip.filter(status__in=["done", "failed"]).exists(), 60, "the bystander's clip", 0.02)
-    assert clip.get().status == "done", clip.get().error
+    done = clip.select_related("result").get()
+    assert done.status == "done", done.error
+    PARTS.append(
+        (
+            round(answered_s, 2),
+            round((done.started_at - done.queued_at).total_seconds(), 2),
+            round(done.result.processing_s, 2),
+        )
+    )
     return time.monotonic() - started
 
 
-def flood(base_url: str, token: str, session_id: str, stop: threading.Event, answers: list) -> None:
+def flood(base_url: str, token: str, session_id: str, stop, answers) -> None:
     """One connection streaming 1 s chunks into its user's session as fast as it is answered
-    (waiting as told when refused)."""
+    (waiting as told when refused). Runs in a process of its own: threads beside the test's
+    measuring one would slow that one down (the GIL) and measure the test, not the platform;
+    and at the lowest priority, as an attacker's CPU is not the server's (it sits elsewhere)."""
+    os.nice(19)
     headers = {"Authorization": f"Token {token}"}
+    codes: list = []
     with requests.Session() as http:
         samples, rate = speech_then_music()
         chunks = list(wav_chunks(samples, rate))
@@ -57,18 +71,19 @@ def flood(base_url: str, token: str, session_id: str, stop: threading.Event, ans
                 headers={**headers, "Content-Type": "audio/wav"},
                 timeout=30,
             )
-            answers.append(response.status_code)
+            codes.append(response.status_code)
             if response.status_code == 429:  # as client libraries do; one that spins on refusals
                 stop.wait(float(response.headers.get("Retry-After", 1)))  # meets nginx's limit
             elif response.status_code != 200:
-                answers.append(response.text)
+                codes.append(response.text)
             sent += 1
+    answers.put(codes)
 
 
 def test_a_live_flood_keeps_a_bystanders_clip_within_twice_its_quiet_latency(
     settings, start_process, qcluster, django_user_model, tmp_path
 ):
-    limits = {"LIVE_CHUNK_RATE": "3/second"}  # the product's default (the suite's is higher)
+    limits = {"LIVE_CHUNK_RATE": "2/second"}  # the product's default (the suite's is higher)
     web = start_web(start_process, worker_env(settings, **limits), "--threads", "4")
     base_url = start_proxy(start_process, tmp_path, web.base_url, free_port())  # as deployed
     wait_until(lambda: "loaded model" in qcluster.log_path.read_text(), 120, "the clip worker's model")
@@ -80,9 +95,10 @@ def test_a_live_flood_keeps_a_bystanders_clip_within_twice_its_quiet_latency(
     # A 30 s clip: its quiet upload->done (about 0.5 s here) is of the order the probe measured.
     clip = write(tmp_path / "bystander.wav", chord(30.0, seed=7))
     upload_to_done_s(base_url, bystander, clip)  # the first request of each process is slower
-    quiet = [upload_to_done_s(base_url, bystander, clip) for _ in range(5)]
+    quiet = [upload_to_done_s(base_url, bystander, clip) for _ in range(7)]
 
-    stop, answers = threading.Event(), []
+    processes = multiprocessing.get_context("fork")  # the children touch no database connection
+    stop, answer_queue = processes.Event(), processes.Queue()
     sessions = {
         token: requests.post(f"{base_url}/api/live/", headers={"Authorization": f"Token {token}"}).json()[
             "id"
@@ -90,7 +106,7 @@ def test_a_live_flood_keeps_a_bystanders_clip_within_twice_its_quiet_latency(
         for token in tokens
     }  # one microphone per user: a second session would close the first
     flooders = [
-        threading.Thread(target=flood, args=(base_url, token, session_id, stop, answers), daemon=True)
+        processes.Process(target=flood, args=(base_url, token, session_id, stop, answer_queue), daemon=True)
         for token, session_id in sessions.items()
         for _ in range(CONNECTIONS_EACH)
     ]
@@ -98,11 +114,13 @@ def test_a_live_flood_keeps_a_bystanders_clip_within_twice_its_quiet_latency(
         thread.start()
     try:
         time.sleep(5)  # the flood is in full swing: sessions open, tails queued
-        flooded = [upload_to_done_s(base_url, bystander, clip) for _ in range(5)]
+        flooded = [upload_to_done_s(base_url, bystander, clip) for _ in range(7)]
     finally:
         stop.set()
-        for thread in flooders:
-            thread.join(timeout=30)
+        answers = [code for _ in flooders for code in answer_queue.get(timeout=60)]
+        for process in flooders:
+            process.join(timeout=30)
+    print("bystander (answered, waited in queue, processing) s:", PARTS)
     live_windows = sum(len(session.windows) for session in LiveSession.objects.all())
     print(
         f"bystander upload->done: quiet median {statistics.median(quiet):.2f} s {quiet}, "

@@ -127,8 +127,12 @@ def test_a_killed_workers_clip_is_done_by_another_within_90_s(
 def test_a_task_over_its_time_limit_gives_its_clip_back_then_fails_it(
     start_process, settings, alice, half_hour_flac
 ):
-    settings.CLASSIFY_SYNC = False
-    env = worker_env(settings, CLASSIFY_TASK_TIMEOUT_S="1", CLASSIFY_MAX_ATTEMPTS="2")
+    # The limit travels with the task (set where it is queued, scaled to the clip's length): one
+    # second here, whatever the length.
+    settings.CLASSIFY_SYNC, settings.CLASSIFY_TASK_TIMEOUT_S, settings.CLASSIFY_MIN_SPEED = False, 1, 100_000
+    env = worker_env(
+        settings, CLASSIFY_TASK_TIMEOUT_S="1", CLASSIFY_MAX_ATTEMPTS="2", CLASSIFY_MIN_SPEED="100000"
+    )
     cluster = start_cluster(start_process, "qcluster", env)
     from classify.clips import intake
     from tests.conftest import as_upload
