@@ -83,12 +83,17 @@ def classify(owner, path: Path):
     from classify.clips import intake
     from classify.models import Clip
 
-    handle = path.open("rb")
+    # As Django's own temporary uploads: the storage moves the file into place, so it gets a link
+    # of its own (the recording stays for the next run).
+    upload_path = path.with_name(f"upload-{time.monotonic_ns()}{path.suffix}")
+    os.link(path, upload_path)
+    handle = upload_path.open("rb")
     upload = UploadedFile(handle, name=path.name, content_type="audio/flac", size=path.stat().st_size)
-    upload.temporary_file_path = lambda: str(path)  # as Django's own temporary uploads: no copy
+    upload.temporary_file_path = lambda: str(upload_path)
     started = time.monotonic()
     clip = intake.create_clip(owner, upload)
     handle.close()
+    upload_path.unlink(missing_ok=True)
     accepted_s = time.monotonic() - started
     return Clip.objects.filter(pk=clip.pk), accepted_s
 
