@@ -12,6 +12,10 @@ intake (checks, storage, queue) as an upload. While it runs, reads the clip's pr
 - the worker's peak memory above what it held right after the short clips (target: < 300 MB);
 - the long recording's real-time factor beside the short clips' (target: within 15%);
 - the longest gap between two progress updates (target: at most 5 s).
+Then a resumable upload of a 1 GB WAV (48 kHz stereo, from the same audio) through gunicorn's API:
+half of the first part is sent before the connection is dropped; HEAD says what was kept, the rest
+is sent from there. Prints what was kept, what was sent in all (target: nothing twice) and whether
+the stored clip is byte-identical.
 """
 
 from __future__ import annotations
@@ -68,6 +72,83 @@ def write_recording(path: Path, seconds: float) -> Path:
     return path
 
 
+def write_gigabyte_wav(path: Path, size: int = 10**9) -> Path:
+    """About `size` bytes of 48 kHz stereo 16-bit WAV of corpus audio (the 16 kHz samples tripled)."""
+    seconds = (size - 44) / (48_000 * 2 * 2)
+    if path.exists() and abs(soundfile.info(path).duration - seconds) < 1:
+        return path
+    with soundfile.SoundFile(path, "w", 48_000, 2, subtype="PCM_16", format="WAV") as out:
+        written, hour = 0.0, 0
+        while written < seconds:
+            part = min(1800.0, seconds - written)
+            mono = np.repeat(corpus_audio(part, seed=100 + hour), 3)
+            out.write(np.stack([mono, mono], axis=1))
+            written, hour = written + part, hour + 1
+    return path
+
+
+def send_then_drop(url: str, token: str, path: Path, stop_at: int) -> None:
+    """A PATCH announcing the whole file, of which `stop_at` bytes are sent before the socket closes."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url)
+    head = (
+        f"PATCH {address.path} HTTP/1.1\r\nHost: {address.hostname}\r\nAuthorization: Token {token}\r\n"
+        "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+        f"Content-Length: {path.stat().st_size}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((address.hostname, address.port)) as connection, path.open("rb") as source:
+        connection.sendall(head)
+        sent = 0
+        while sent < stop_at:
+            block = source.read(min(1 << 20, stop_at - sent))
+            connection.sendall(block)
+            sent += len(block)
+        time.sleep(2)  # the bytes reach the server; then the client vanishes
+
+
+def resumable_upload(owner, base: str) -> None:
+    import hashlib
+
+    import requests
+    from rest_framework.authtoken.models import Token
+
+    from classify.models import Clip
+
+    path = write_gigabyte_wav(WORK / "gigabyte.wav")
+    size = path.stat().st_size
+    token = Token.objects.create(user=owner).key
+    auth = {"Authorization": f"Token {token}", "Tus-Resumable": "1.0.0"}
+    started = time.monotonic()
+    created = requests.post(f"{base}/api/uploads/", headers={**auth, "Upload-Length": str(size)}, timeout=60)
+    created.raise_for_status()
+    location = created.headers["Location"]
+    half = size // 2
+    send_then_drop(location, token, path, half)
+    offset = int(requests.head(location, headers=auth, timeout=60).headers["Upload-Offset"])
+    with path.open("rb") as source:
+        source.seek(offset)
+        rest = requests.patch(
+            location,
+            data=source,
+            headers={**auth, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
+                     "Content-Length": str(size - offset)},
+            timeout=600,
+        )  # fmt: skip
+    rest.raise_for_status()
+    clip = Clip.objects.get(pk=int(rest.headers["Upload-Clip-Id"]))
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(1 << 24):
+            digest.update(block)
+    sent = half + (size - offset)
+    print()
+    print(f"resumable upload of {size / 1e9:.2f} GB, dropped after {half / 1e9:.2f} GB: the server kept {offset / 1e9:.3f} GB; "
+          f"sent in all {sent / 1e9:.3f} GB ({sent - size} bytes twice); clip {clip.pk} byte-identical: "
+          f"{clip.sha256 == digest.hexdigest()}; {time.monotonic() - started:.0f} s in all")  # fmt: skip
+
+
 def mb(pid: int, field: str) -> float:
     return int(re.search(rf"{field}:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1]) / 1024
 
@@ -102,7 +183,11 @@ def main() -> int:
     long_path = write_recording(WORK / f"long-{HOURS:g}h.flac", HOURS * 3600)
     short_path = write_recording(WORK / "short.flac", SHORT_S)
     print(f"recording: {long_path} ({HOURS:g} h, {long_path.stat().st_size / 1e6:.0f} MB FLAC)", flush=True)
-    extra = {"UPLOAD_MAX_DURATION_S": str(int(HOURS * 3600) + 60), "USER_STORAGE_QUOTA_BYTES": "0"}
+    extra = {
+        "UPLOAD_MAX_DURATION_S": str(int(HOURS * 3600) + 60),
+        "USER_STORAGE_QUOTA_BYTES": "0",
+        "GUNICORN_CMD_ARGS": "--timeout 300",  # the last part of a 1 GB upload is checked in its request
+    }
     with running_stack("long", extra_env=extra) as stack:
         from django.contrib.auth import get_user_model
 
@@ -149,6 +234,7 @@ def main() -> int:
               f"(long/short {long_rate / short_rate:.2f}; target within 15%)")  # fmt: skip
         print(f"progress updates: {updates}, longest gap {max(gaps, default=0):.1f} s "
               f"(median {statistics.median(gaps) if gaps else 0:.1f} s; target at most 5 s)")  # fmt: skip
+        resumable_upload(owner, stack.base)
     return 0
 
 

@@ -125,12 +125,13 @@ class ClipAdmin(admin.ModelAdmin):
         total = clip.duration_s or (segments[-1].end if segments else 1.0) or 1.0
         bars = format_html_join(
             "",
-            '<span title="{:.1f}–{:.1f} s: {}{}" style="position:absolute;top:0;bottom:0;left:{:.3f}%;width:{:.3f}%;background:{}"></span>',
+            '<span title="{}–{} s: {}{}" style="position:absolute;top:0;bottom:0;left:{}%;width:{}%;background:{}"></span>',
             (
-                (
-                    s.start, s.end, s.corrected_label or s.label,
+                (  # numbers formatted first: format_html escapes its arguments into strings
+                    f"{s.start:.1f}", f"{s.end:.1f}", s.corrected_label or s.label,
                     " (unsure)" if s.uncertain and not s.corrected_label else "",
-                    100 * s.start / total, 100 * (s.end - s.start) / total, COLOURS[s.corrected_label or s.label],
+                    f"{100 * s.start / total:.3f}", f"{100 * (s.end - s.start) / total:.3f}",
+                    COLOURS[s.corrected_label or s.label],
                 )
                 for s in segments
             ),

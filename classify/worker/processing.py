@@ -74,6 +74,11 @@ def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classif
     return classification
 
 
+# A report is written after the block that passes this many seconds (a block takes well under a
+# second), so the page sees progress at least every 5 s.
+PROGRESS_EVERY_S = 3.5
+
+
 class ProgressReport:
     """Stores ml.streaming's progress on the clip (seconds done of the total, rate, time left, the
     timeline so far) for the result page and the API, under the worker's lease."""
@@ -118,7 +123,11 @@ def process_clip(clip_id: int) -> ProcessOutcome:
         try:
             with storage.local_copy(clip.file.name or "") as path:
                 result = classify_stream(
-                    classifier, path, max_duration_s=settings.UPLOAD_MAX_DURATION_S, on_progress=report
+                    classifier,
+                    path,
+                    max_duration_s=settings.UPLOAD_MAX_DURATION_S,
+                    on_progress=report,
+                    progress_every_s=PROGRESS_EVERY_S,
                 )
         except AudioDecodeError as error:
             state.fail(clip_id, str(error))

@@ -273,3 +273,22 @@ def test_a_failed_run_reads_as_failed_with_no_promote_form(admin_client, admin_u
 def test_the_train_form_says_what_will_run_on_which_corpus_and_about_how_long(admin_client, tiny_corpus):
     page = admin_client.get("/admin/classify/modelversion/train/").content.decode()
     assert "24 files in 12 sources" in page and "About" in page and "minutes on this machine" in page
+
+
+def test_a_clip_page_in_admin_shows_the_answer_a_timeline_and_percentages_and_no_save(
+    admin_client, alice, music_wav
+):
+    from classify.clips import intake
+    from classify.worker import processing
+    from tests.conftest import as_upload
+
+    with transaction.atomic():
+        clip = intake.create_clip(alice, as_upload(music_wav))
+    processing.process_clip(clip.pk)
+    page = admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").content.decode()
+    assert "<strong>music</strong>" in page and "% confident" in page
+    assert (
+        'title="0.0–' in page and "background:#3b6fd8" in page
+    )  # the timeline's first segment, in music's colour
+    assert "music 9" in page or "music 8" in page  # probabilities in percent, not JSON
+    assert 'name="_save"' not in page and 'name="_continue"' not in page

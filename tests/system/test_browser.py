@@ -393,3 +393,19 @@ def test_a_long_recording_shows_progress_then_an_overview_with_a_zoomable_detail
     assert abs(page.evaluate("document.querySelector('[data-player]').currentTime") - start) < 2
     assert page.locator("[data-segment-pages]").count() == 1  # the list is paged
     page.screenshot(path=str(ARTIFACTS / "long-recording.png"), full_page=False)
+
+
+def test_without_javascript_the_upload_page_shows_no_dead_buttons(browser_factory, live_server):
+    """The form posts on its own; the microphone and live controls need JavaScript, so they stay
+    hidden (the stylesheet once overrode `hidden`)."""
+    context = browser_factory().new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_up(page, live_server.url, "nojs")
+    page.goto(f"{live_server.url}/clips/upload/")
+    assert page.locator("[data-upload-submit]").is_visible()
+    for control in ("[data-record]", "[data-listen]", "[data-microphone-heading]"):
+        assert not page.locator(control).is_visible(), control
+    assert page.evaluate(  # the upload list comes right under the form, before the microphone
+        "document.querySelector('[data-upload-list]').compareDocumentPosition("
+        "document.querySelector('[data-live]')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
