@@ -75,6 +75,13 @@ def sign_up(page, base_url: str, username: str) -> None:
     page.wait_for_url(f"{base_url}/clips/upload/")
 
 
+def sign_in_to_admin(page, base_url: str, admin_user) -> None:
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+
+
 def drop_file(page, selector: str, name: str, content: bytes, mime: str) -> None:
     """Drag and drop as a person would: a DataTransfer holding the file, dropped on the zone."""
     transfer = page.evaluate_handle(
@@ -283,10 +290,7 @@ def test_staff_compare_a_trained_candidate_with_the_active_model_in_admin(
     assert candidate.status == "candidate", candidate.error
 
     page = browser_factory().new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", admin_user.username)
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
+    sign_in_to_admin(page, live_server.url, admin_user)
     page.goto(f"{live_server.url}/admin/classify/modelversion/")
     assert "Candidate" in page.locator("#result_list").inner_text()
     page.screenshot(path=str(ARTIFACTS / "admin-model-versions.png"), full_page=True)
@@ -321,10 +325,7 @@ def test_staff_follow_a_training_run_in_admin_in_words(
     env = worker_env(settings, Q_CLUSTER_NAME=settings.TRAINING_QUEUE, TRAINING_CORPUS_DIR=str(tiny_corpus))
     start_process("qcluster-training", command, env)
     page = browser_factory().new_page(viewport={"width": 1280, "height": 800})
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", admin_user.username)
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
+    sign_in_to_admin(page, live_server.url, admin_user)
     page.goto(f"{live_server.url}/admin/classify/modelversion/train/")
     assert "files in 12 sources" in page.locator("#content").inner_text()
     page.click("input[type=submit]")
