@@ -96,12 +96,14 @@ def _refuse_if_empty(path: Path) -> None:
 def decode(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> DecodedAudio:
     """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
     stream = open_stream(path, max_duration_s)
-    pieces = list(stream.blocks)
+    checks = StreamChecks(stream.info, max_duration_s)
+    pieces = []
+    for block in stream.blocks:
+        if not checks.add(block):
+            break
+        pieces.append(block)
+    duration_s = checks.finish()
     samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
-    finite = bool(np.all(np.isfinite(samples)))
-    peak = float(np.max(np.abs(samples))) if finite and len(samples) else 0.0
-    duration_s = len(samples) / SAMPLE_RATE
-    _check_decoded(stream.info, duration_s, max_duration_s, peak, finite)
     return DecodedAudio(
         samples=samples,
         duration_s=duration_s,

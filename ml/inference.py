@@ -177,8 +177,7 @@ class Classifier:
     ) -> ClassificationResult:
         """The result from each window's answer before smoothing and its level: smoothing, silence,
         the clip's answer, the merged timeline. Shared by the whole-file path and ml/streaming.py."""
-        windows = WindowTimes(starts_s, ends_s)
-        durations = windows.ends_s - windows.starts_s
+        durations = ends_s - starts_s
         smoothed, overall = smooth_and_pool(raw, durations, self.smoothing_windows)
         silent = levels < SILENCE_FLOOR_DBFS
         if (~silent).any():  # the clip's answer comes from the windows that hold sound
@@ -192,7 +191,7 @@ class Classifier:
                 _as_dict(p),
                 bool(u) and not quiet,
             )
-            for s, e, p, u, quiet in zip(windows.starts_s, windows.ends_s, smoothed, flagged, silent)
+            for s, e, p, u, quiet in zip(starts_s, ends_s, smoothed, flagged, silent)
         ]
         best = int(overall.argmax())
         silent_s = float(durations[silent].sum())
@@ -209,19 +208,21 @@ class Classifier:
         )
 
 
-@dataclass
-class WindowTimes:
-    starts_s: np.ndarray
-    ends_s: np.ndarray
-
-
 def window_levels_dbfs(
-    samples: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray, rate: int
+    samples: np.ndarray,
+    starts_s: np.ndarray,
+    ends_s: np.ndarray,
+    rate: int,
+    offset: int = 0,
+    total: int | None = None,
 ) -> np.ndarray:
     """RMS level of each window in dBFS (a full-scale sine is -3 dBFS). The energy is summed once
-    per stretch between window edges, not per sample, so an hour costs one pass over the audio."""
-    first = np.clip((starts_s * rate).astype(int), 0, len(samples))
-    last = np.clip((ends_s * rate).astype(int), 0, len(samples))
+    per stretch between window edges, not per sample, so an hour costs one pass over the audio.
+    `samples` may be a stretch of a longer recording (ml/streaming.py): the recording's sample
+    `offset` is samples[0], and `total` its length so far; times are the recording's."""
+    total = offset + len(samples) if total is None else total
+    first = np.clip((starts_s * rate).astype(int), 0, total) - offset
+    last = np.clip((ends_s * rate).astype(int), 0, total) - offset
     edges = np.unique(np.concatenate([[0], first, last, [len(samples)]]))
     stretches = (
         np.add.reduceat(np.square(samples, dtype=np.float64), edges[:-1]) if len(samples) else np.zeros(1)

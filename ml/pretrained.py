@@ -87,14 +87,21 @@ def patches(samples: np.ndarray) -> np.ndarray:
 
 
 def patch_windows(patch_count: int, starts_s: np.ndarray, ends_s: np.ndarray) -> list[np.ndarray]:
-    """For each window, the patches whose centre lies inside it (the nearest one when none does)."""
+    """For each window, the patches whose centre lies inside it (the nearest one when none does,
+    the earlier of two as near). Found by bisection over the sorted centres: a six-hour recording
+    has 22,000 patches and 14,000 windows."""
     centres = (np.arange(patch_count) + 0.5) * PATCH_S
+    firsts = np.searchsorted(centres, starts_s, "left")
+    lasts = np.searchsorted(centres, ends_s, "left")
     chosen = []
-    for start, end in zip(starts_s, ends_s):
-        inside = np.flatnonzero((centres >= start) & (centres < end))
-        if not len(inside):
-            inside = np.array([int(np.argmin(np.abs(centres - (start + end) / 2)))])
-        chosen.append(inside)
+    for first, last, start, end in zip(firsts, lasts, starts_s, ends_s):
+        if last > first:
+            chosen.append(np.arange(first, last))
+            continue
+        middle = (start + end) / 2
+        after = int(np.searchsorted(centres, middle))
+        near = [i for i in (after - 1, after) if 0 <= i < patch_count]
+        chosen.append(np.array([min(near, key=lambda i: (abs(centres[i] - middle), i))]))
     return chosen
 
 

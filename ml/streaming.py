@@ -22,9 +22,9 @@ import numpy as np
 
 from ml.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, StreamChecks, open_stream
 from ml.features import FeatureSettings, mfcc_frames, normalise_windows, summarise
-from ml.inference import ClassificationResult, Classifier, Segment
-from ml.pretrained import PATCH_S, PATCH_SAMPLES, group_scores
-from ml.waveform import DEFAULT_COLUMNS
+from ml.inference import ClassificationResult, Classifier, Segment, window_levels_dbfs
+from ml.pretrained import PATCH_S, PATCH_SAMPLES, group_scores, patch_windows
+from ml.waveform import DEFAULT_COLUMNS, peaks
 
 BLOCK_S = 120.0
 CONTEXT_FRAMES = 8  # on each side of a block: a frame's window is +-1, its delta +-4 frames
@@ -116,13 +116,10 @@ class WindowStream:
         duration_s = self.received / rate if final else math.inf
         starts_s = np.array(starts) * self.hop / rate
         ends_s = np.minimum(starts_s + self.settings.window_s, duration_s)
-        levels = []
-        for start_s, end_s in zip(starts_s, ends_s):
-            first = min(max(int(start_s * rate), 0), self.received) - self.sample_offset
-            last = min(max(int(end_s * rate), 0), self.received) - self.sample_offset
-            piece = self.samples[first:last].astype(np.float64)
-            levels.append(10 * np.log10(max(float(np.dot(piece, piece)) / max(last - first, 1), 1e-12)))
-        return features, starts_s, ends_s, np.array(levels)
+        levels = window_levels_dbfs(
+            self.samples, starts_s, ends_s, rate, offset=self.sample_offset, total=self.received
+        )
+        return features, starts_s, ends_s, levels
 
     def _trim(self) -> None:
         """Keep only what pending windows and the next frames' context can need."""
@@ -164,20 +161,11 @@ class PatchStream:
         return sum(len(g) for g in self.groups)
 
     def window_groups(self, starts_s: np.ndarray, ends_s: np.ndarray) -> np.ndarray:
-        """Each window's mean over the patches whose centre lies in it (the nearest when none
-        does), as `ml.pretrained.patch_windows` chooses them."""
+        """Each window's mean over its patches, chosen as the whole-file path chooses them."""
         per_patch = np.concatenate(self.groups)
-        count = len(per_patch)
-        rows = []
-        for start, end in zip(starts_s, ends_s):
-            near = np.arange(max(0, int(start / PATCH_S) - 2), min(count, int(end / PATCH_S) + 3))
-            centres = (near + 0.5) * PATCH_S
-            inside = near[(centres >= start) & (centres < end)]
-            if not len(inside):
-                everywhere = (np.arange(count) + 0.5) * PATCH_S
-                inside = np.array([int(np.argmin(np.abs(everywhere - (start + end) / 2)))])
-            rows.append(per_patch[inside].mean(axis=0))
-        return np.stack(rows)
+        return np.stack(
+            [per_patch[rows].mean(axis=0) for rows in patch_windows(len(per_patch), starts_s, ends_s)]
+        )
 
 
 class StreamingClassification:
@@ -276,15 +264,13 @@ def classify_stream(
         samples = first if first is not None else np.zeros(0, np.float32)
         duration_s = checks.finish()
         result = classifier.classify_samples(samples)
-        result.waveform = _whole_peaks(samples)
+        result.waveform = peaks(samples)
         return _described(result, duration_s, stream.info)
     assert first is not None
     work = StreamingClassification(classifier)
     last_report = -math.inf  # the first report comes after the first block
-    done = 0
-    pending = second
     work.add(first)
-    done += len(first)
+    done, pending = len(first), second
     for block in blocks:
         work.add(pending)
         done += len(pending)
@@ -315,12 +301,6 @@ def _rebatched(blocks: Iterator[np.ndarray], size: int, checks: StreamChecks) ->
             pieces, held = [joined[size:]], held - size
     if held:
         yield np.concatenate(pieces)
-
-
-def _whole_peaks(samples: np.ndarray) -> list[list[float]]:
-    from ml.waveform import peaks
-
-    return peaks(samples)
 
 
 def _described(result: ClassificationResult, duration_s: float, info) -> ClassificationResult:

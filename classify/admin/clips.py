@@ -14,6 +14,11 @@ from ml import TIMELINE_LABELS
 COLOURS = {"music": "#3b6fd8", "speech": "#2a9d5b", "noise": "#d9822b", "silence": "#c9ced8"}
 
 
+def percentages(probabilities: dict) -> str:
+    """{"music": 0.94, ...} as people read it: "music 94%, ..."."""
+    return ", ".join(f"{name} {100 * p:.0f}%" for name, p in probabilities.items())
+
+
 def _action_summary(verb: str, changed: int, chosen: int, accepted) -> str:
     """What an action did, and why some clips were left alone."""
     message = f"{verb} {changed} clip(s)."
@@ -36,7 +41,7 @@ class ClassificationInline(admin.TabularInline):
 
     @admin.display(description="probabilities")
     def percentages(self, result: Classification) -> str:
-        return ", ".join(f"{name} {100 * p:.0f}%" for name, p in result.probabilities.items())
+        return percentages(result.probabilities)
 
 
 class SegmentInline(admin.TabularInline):
@@ -99,7 +104,7 @@ class ClipAdmin(admin.ModelAdmin):
         if clip.result is None:
             return "-"
         shown = summary.stored(clip.result)
-        probabilities = ", ".join(f"{name} {100 * p:.0f}%" for name, p in clip.result.probabilities.items())
+        probabilities = percentages(clip.result.probabilities)
         flags = [flag for flag, on in (("mixed", shown.mixed), ("unsure", shown.uncertain)) if on]
         corrected = (
             f"; corrected by the owner (model said {clip.result.label})"
@@ -128,10 +133,9 @@ class ClipAdmin(admin.ModelAdmin):
             '<span title="{}–{} s: {}{}" style="position:absolute;top:0;bottom:0;left:{}%;width:{}%;background:{}"></span>',
             (
                 (  # numbers formatted first: format_html escapes its arguments into strings
-                    f"{s.start:.1f}", f"{s.end:.1f}", s.corrected_label or s.label,
-                    " (unsure)" if s.uncertain and not s.corrected_label else "",
+                    f"{s.start:.1f}", f"{s.end:.1f}", s.shown_label, " (unsure)" if s.unsure else "",
                     f"{100 * s.start / total:.3f}", f"{100 * (s.end - s.start) / total:.3f}",
-                    COLOURS[s.corrected_label or s.label],
+                    COLOURS[s.shown_label],
                 )
                 for s in segments
             ),

@@ -177,11 +177,11 @@ class ClipSerializer(serializers.ModelSerializer):
                 "index": s.index,
                 "start": s.start,
                 "end": s.end,
-                "label": s.corrected_label or s.label,
+                "label": s.shown_label,
                 "model_label": s.label,
                 "probabilities": s.probabilities,
                 "corrected_label": s.corrected_label or None,
-                "uncertain": s.uncertain and not s.corrected_label,
+                "uncertain": s.unsure,
             }
             for s in clip.result.segments.all()
         ]

@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 PART_READ_BYTES = 1 << 20  # read a part's body a megabyte at a time, never whole
-OFFSET_SAVE_EVERY = 16 << 20  # record the offset every 16 MB as a part arrives
 
 
 class ResumableRefused(intake.UploadRejected):
@@ -96,8 +95,6 @@ def append(
                         break
                     out.write(chunk)
                     written += len(chunk)
-                    if written % OFFSET_SAVE_EVERY < len(chunk):
-                        out.flush()
         except OSError as error:  # the client went away mid-part: keep what arrived
             logger.info("resumable upload %s: part cut short after %d bytes (%s)", locked.pk, written, error)
         locked.offset += written

@@ -32,10 +32,10 @@ def rows(clip: Clip) -> Iterator[dict]:
             "index": segment.index,
             "start": round(segment.start, 3),
             "end": round(segment.end, 3),
-            "label": segment.corrected_label or segment.label,
+            "label": segment.shown_label,
             "model_label": segment.label,
             "corrected": bool(segment.corrected_label),
-            "uncertain": segment.uncertain and not segment.corrected_label,
+            "uncertain": segment.unsure,
             **{name: round(segment.probabilities.get(name, 0.0), 4) for name in CLASS_NAMES},
         }
 

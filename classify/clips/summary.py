@@ -78,11 +78,14 @@ class Summary:
 
 
 def spoken_seconds(seconds: float) -> str:
-    """24 -> "24 s", 1208 -> "20 min", 7260 -> "2 h 1 min": durations as people say them."""
+    """24 -> "24 s", 1208 -> "20 min", 7260 -> "2 h 1 min", 21600 -> "6 h": durations as people
+    say them."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     hours, minutes = divmod(round(seconds / 60), 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _listed(names: list[str]) -> str:

@@ -48,7 +48,7 @@ def take(scope: str, who: int | str, rate: Rate, amount: int = 1, now: float | N
     key = f"limit:{scope}:{who}"
     with _locked(key):
         now = time.time() if now is None else now
-        history = [t for t in cache.get(key, []) if t > now - rate.period_s]
+        history = _recent(key, rate, now)
         if len(history) + amount > rate.count:
             allowed_again = history[max(0, len(history) + amount - rate.count - 1)] + rate.period_s
             wait_s = max(1.0, allowed_again - now)
@@ -59,8 +59,12 @@ def take(scope: str, who: int | str, rate: Rate, amount: int = 1, now: float | N
 
 def reached(scope: str, who: int | str, rate: Rate, now: float | None = None) -> bool:
     """Whether `who` has used up `rate` for `scope` (counting nothing)."""
-    now = time.time() if now is None else now
-    return len([t for t in cache.get(f"limit:{scope}:{who}", []) if t > now - rate.period_s]) >= rate.count
+    return len(_recent(f"limit:{scope}:{who}", rate, time.time() if now is None else now)) >= rate.count
+
+
+def _recent(key: str, rate: Rate, now: float) -> list[float]:
+    """The times of the events still inside the rate's period."""
+    return [t for t in cache.get(key, []) if t > now - rate.period_s]
 
 
 class _locked:

@@ -27,7 +27,7 @@ from django.db import IntegrityError
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from classify.clips import corrections
+from classify.clips import corrections, summary
 from classify.infra import queue
 from classify.model_versions import registry
 from classify.models import Correction, ModelVersion
@@ -47,7 +47,7 @@ def queue_training(
     """A row for the run, queued for a worker (never run in a web request); enqueue=False for a
     caller that runs it itself (`train_model --now`)."""
     corpus = Path(settings.TRAINING_CORPUS_DIR)
-    if not corpus.is_dir() or not any(corpus.iterdir()):
+    if not corpus_present(corpus):
         raise TrainingRefused(
             f"The training corpus is not on this server: {corpus} is missing or empty "
             "(set TRAINING_CORPUS_DIR to a folder of music/, speech/ and noise/)."
@@ -70,16 +70,23 @@ def queue_training(
     return run
 
 
+def corpus_present(corpus: Path) -> bool:
+    return corpus.is_dir() and any(corpus.iterdir())
+
+
 def plan() -> dict:
     """What a training run queued now would do, for the train form: recipe, corpus, how long."""
     corpus = Path(settings.TRAINING_CORPUS_DIR)
-    corpus_ok = corpus.is_dir() and any(corpus.iterdir())
+    corpus_ok = corpus_present(corpus)
     files = sources = 0
     if corpus_ok:
         folders = [folder for label in corpus.iterdir() if label.is_dir() for folder in label.iterdir()]
         sources = sum(1 for folder in folders if folder.is_dir())
         files = sum(1 for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_file())
-    shipped_s = registry.bundled_metadata().get("training_seconds", 900) if _has_bundled() else 900
+    try:
+        shipped_s = registry.bundled_metadata().get("training_seconds", 900)
+    except (FileNotFoundError, ValueError):
+        shipped_s = 900
     return {
         "recipe": settings.TRAINING_PRESET,
         "epochs": settings.TRAINING_EPOCHS or None,
@@ -91,14 +98,6 @@ def plan() -> dict:
         "minutes": round(shipped_s / 60 * 1.3 + 2),  # lower priority, then measuring both models
         "limit_hours": round(settings.TRAINING_TIMEOUT_S / 3600, 1),
     }
-
-
-def _has_bundled() -> bool:
-    try:
-        registry.bundled_metadata()
-    except (FileNotFoundError, ValueError):
-        return False
-    return True
 
 
 def describe_progress(run: ModelVersion) -> str:
@@ -118,12 +117,8 @@ def describe_progress(run: ModelVersion) -> str:
     first = progress.get("first_epoch_at")
     if first and epoch > 1:
         per_epoch_s = (time.time() - first) / (epoch - 1)
-        text += f", about {_minutes((epochs - epoch + 1) * per_epoch_s)} left"
+        text += f", about {summary.spoken_seconds((epochs - epoch + 1) * per_epoch_s)} left"
     return text
-
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 class ProgressLog:

@@ -49,34 +49,24 @@ def history_summary(clips) -> dict:
         "per_label": [(label, n) for label, n in shown if n or label in CLASS_NAMES],
         **flags,
         **totals,
-        "total": spoken_duration(totals["total_s"] or 0),
+        "total": summary.spoken_seconds(totals["total_s"] or 0),
     }
 
 
-def spoken_duration(seconds: float) -> str:
-    """1101 s -> "18 min", 7260 s -> "2 h 1 min", 42 s -> "42 s"."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    hours, minutes = divmod(round(seconds / 60), 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
-
-
-SORTABLE = {"filename": "File", "duration_s": "Duration", "created_at": "Uploaded"}
+SORTABLE = ("filename", "duration_s", "created_at")
 
 
 def sort_links(params, query: str) -> dict[str, dict]:
     """Per sortable column: the URL that sorts by it (flipping the direction if it is the current
     sort) and the arrow to show."""
     current = params.get("ordering", "-created_at")
+    rest = [part for part in query.split("&") if part and not part.startswith("ordering=")]
     links = {}
     for field in SORTABLE:
-        ascending = current == field
-        descending = current == f"-{field}"
+        ascending, descending = current == field, current == f"-{field}"
         wanted = f"-{field}" if ascending else field
-        rest = "&".join(part for part in query.split("&") if part and not part.startswith("ordering="))
         links[field] = {
-            "url": "?" + "&".join(filter(None, [rest, f"ordering={wanted}"])),
+            "url": "?" + "&".join([*rest, f"ordering={wanted}"]),
             "arrow": "▲" if ascending else "▼" if descending else "",
         }
     return links
@@ -130,7 +120,7 @@ def upload(request):
             messages.success(request, f"{len(created)} clip(s) uploaded and queued.")
     context = {
         "form": form,
-        "max_hours": spoken_duration(settings.UPLOAD_MAX_DURATION_S).replace(" 0 min", ""),
+        "max_hours": summary.spoken_seconds(settings.UPLOAD_MAX_DURATION_S),
     }
     return render(
         request, "classify/upload.html", context, status=429 if throttled else 400 if form.errors else 200
@@ -150,10 +140,10 @@ def timeline(segments, duration_s: float | None) -> list[dict]:
             "index": s.index,
             "start": s.start,
             "end": s.end,
-            "label": s.corrected_label or s.label,
+            "label": s.shown_label,
             "model_label": s.label,
             "corrected": bool(s.corrected_label),
-            "uncertain": s.uncertain and not s.corrected_label,
+            "uncertain": s.unsure,
             "left_pct": f"{100 * s.start / total:.3f}",
             "width_pct": f"{100 * (s.end - s.start) / total:.3f}",
             # Too narrow for its word: the label would be cut ("noi"); the title still says it.
