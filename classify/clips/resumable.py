@@ -75,7 +75,9 @@ def append(
     with `read(n)` a megabyte at a time. What arrives is kept even if the connection drops. The
     part that completes the upload makes the clip (returned); None while parts remain."""
     with transaction.atomic():
-        locked = ResumableUpload.objects.select_for_update().get(pk=upload.pk)  # one part at a time
+        # One part at a time, by a row lock held while the part streams in: a process that dies
+        # mid-part releases it with its connection (a cache key would stay until it expired).
+        locked = ResumableUpload.objects.select_for_update().get(pk=upload.pk)
         if offset != locked.offset:
             raise ResumableRefused(
                 f"This part starts at byte {offset}, but the upload stands at byte {locked.offset}: "
