@@ -66,9 +66,15 @@ class Keeper(threading.Thread):
 _keeper: Keeper | None = None
 
 
+def tick_interval_s() -> float:
+    """Six ticks per the shorter lease (clips' or training's, at least a second apart), so one
+    late tick on a loaded machine never lets a living worker's lease run out."""
+    return max(1.0, min(settings.CLASSIFY_LEASE_S, settings.TRAINING_LEASE_S) / 6)
+
+
 def start_keeper(queue: str | None = None) -> None:
     """Once per process (each forked django-q2 worker calls it as it starts, with its queue)."""
     global _keeper
     if _keeper is None or not _keeper.is_alive():
-        _keeper = Keeper(interval_s=max(1.0, settings.CLASSIFY_LEASE_S / 6), queue=queue)
+        _keeper = Keeper(interval_s=tick_interval_s(), queue=queue)
         _keeper.start()

@@ -176,6 +176,17 @@ def test_a_run_whose_worker_died_or_whose_task_was_lost_is_failed_so_staff_can_t
     assert training.fail_abandoned() == 0  # renewed by its keeper a moment ago
 
 
+@pytest.mark.parametrize(("clip_lease_s", "training_lease_s"), [(30, 60), (30, 5), (6, 60), (1, 5)])
+def test_keepers_beat_several_times_within_the_shorter_lease(settings, clip_lease_s, training_lease_s):
+    """A keeper that ticked once per lease would let a living run or clip lapse whenever one tick
+    came late (CI failed a training run that was still alive that way)."""
+    from classify.worker import keeper
+
+    settings.CLASSIFY_LEASE_S, settings.TRAINING_LEASE_S = clip_lease_s, training_lease_s
+    assert keeper.tick_interval_s() <= max(1.0, min(clip_lease_s, training_lease_s) / 4)
+    assert keeper.tick_interval_s() >= 1.0  # and never a busy loop on the database
+
+
 def test_a_version_whose_files_are_corrupt_cannot_be_promoted(settings, tmp_path, admin_user):
     from classify.infra import storage
 
