@@ -11,7 +11,9 @@ intake (checks, storage, queue) as an upload. While it runs, reads the clip's pr
 0.5 s. Prints:
 - the worker's peak memory above what it held right after the short clips (target: < 300 MB);
 - the long recording's real-time factor beside the short clips' (target: within 15%);
-- the longest gap between two progress updates (target: at most 5 s).
+- the longest gap between two progress updates (target: at most 5 s);
+- its result page in headless Chromium: seconds to a drawn detail view (target: under 2 s), then
+  zoomed to a minute, moved half-way and played from a segment.
 Then a resumable upload of a 1 GB WAV (48 kHz stereo, from the same audio) through gunicorn's API:
 half of the first part is sent before the connection is dropped; HEAD says what was kept, the rest
 is sent from there. Prints what was kept, what was sent in all (target: nothing twice) and whether
@@ -108,6 +110,44 @@ def send_then_drop(url: str, token: str, path: Path, stop_at: int) -> None:
         time.sleep(2)  # the bytes reach the server; then the client vanishes
 
 
+def result_page(base: str, username: str, password: str, clip_id: int) -> None:
+    """The long clip's result page in headless Chromium (Debian's): signed in, the time from
+    navigation to a drawn detail view, then zoom to a minute, move half-way, play from a segment."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as manager:
+        browser = manager.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit], input[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        timings = []
+        for _ in range(3):
+            started = time.monotonic()
+            page.goto(f"{base}/clips/{clip_id}/")
+            page.wait_for_selector("[data-zoom-timeline] .seg")
+            timings.append(time.monotonic() - started)
+        overview = page.locator("[data-timeline] .seg").count()
+        page.click("[data-span='60']")
+        page.fill("[data-zoom-position]", "500")
+        page.dispatch_event("[data-zoom-position]", "input")
+        shown = page.locator("[data-zoom-range]").inner_text()
+        segment = page.locator("[data-zoom-timeline] .seg").first
+        start = float(segment.get_attribute("data-zoom-start"))
+        segment.click()
+        page.wait_for_function("!document.querySelector('[data-player]').paused", timeout=30_000)
+        at = page.evaluate("document.querySelector('[data-player]').currentTime")
+        browser.close()
+    print(f"result page in headless Chromium: {', '.join(f'{t:.2f}' for t in timings)} s to a drawn detail view "
+          f"(target < 2 s); overview of {overview} segments; zoomed to a minute at {shown}; "
+          f"played from {start:.0f} s (player at {at:.0f} s)")  # fmt: skip
+
+
 def resumable_upload(owner, base: str) -> None:
     import hashlib
 
@@ -191,7 +231,8 @@ def main() -> int:
     with running_stack("long", extra_env=extra) as stack:
         from django.contrib.auth import get_user_model
 
-        owner = get_user_model().objects.create_user("long-bench", password="x")
+        password = "long-bench-Passw0rd"
+        owner = get_user_model().objects.create_user("long-bench", password=password)
         cluster = psutil.Process(stack.clusters[0].pid)
         short_rates = []
         for _ in range(SHORTS):
@@ -234,6 +275,7 @@ def main() -> int:
               f"(long/short {long_rate / short_rate:.2f}; target within 15%)")  # fmt: skip
         print(f"progress updates: {updates}, longest gap {max(gaps, default=0):.1f} s "
               f"(median {statistics.median(gaps) if gaps else 0:.1f} s; target at most 5 s)")  # fmt: skip
+        result_page(stack.base, owner.username, password, done.pk)
         resumable_upload(owner, stack.base)
     return 0
 
