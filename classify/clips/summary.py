@@ -78,8 +78,10 @@ class Summary:
 
 
 def spoken_seconds(seconds: float) -> str:
-    """24 -> "24 s", 1208 -> "20 min", 7260 -> "2 h 1 min", 21600 -> "6 h": durations as people
-    say them."""
+    """4.51 -> "4.5 s", 24 -> "24 s", 1208 -> "20 min", 7260 -> "2 h 1 min", 21600 -> "6 h":
+    durations as people say them."""
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     hours, minutes = divmod(round(seconds / 60), 60)

@@ -164,9 +164,11 @@ def answer_context(result) -> dict:
     return {
         "summary": shown,
         "model_summary": summary.summarize(result.label, "", result.model_uncertain, spans),
-        "holding_rows": [(name, shown.shares[name]) for name in shown.holding],
+        "holding_rows": [(name, summary.spoken_seconds(shown.shares[name])) for name in shown.holding],
         "share_rows": [
-            (name, percent[name], shown.shares[name]) for name in TIMELINE_LABELS if shown.shares[name]
+            (name, percent[name], summary.spoken_seconds(shown.shares[name]))
+            for name in TIMELINE_LABELS
+            if shown.shares[name]
         ],
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -52,6 +53,10 @@ def test_a_clip_of_speech_then_music_is_answered_with_its_time_shares_everywhere
 
     page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
     assert "data-mixed" in page and "data-time-bars" in page and "% confident" not in page
+    headline = re.search(r"<h2 data-answer data-mixed>(.*?)</h2>", page, re.S)[1]
+    for name in ("speech", "music"):  # seconds in words, as the API's answer says them
+        spoken = summary.spoken_seconds(body["shares"][name])
+        assert f"</span> {spoken}" in headline and re.fullmatch(r"\d+ s", spoken), (spoken, headline)
     history = alice_browser.get("/?mixed=true").content.decode()
     assert f'data-clip="{clip.pk}"' in history and "mixed" in history
     assert alice_api.get("/api/clips/?mixed=false").json()["count"] == 0
@@ -156,6 +161,14 @@ def test_a_clip_is_unsure_only_when_a_segment_that_decides_it_is():
     assert not summarize("speech", "", False, elsewhere).uncertain  # a blip that decides nothing
     assert not summarize("speech", "noise", False, hesitant).uncertain  # the owner answered
     assert summarize("speech", "", True, [Span(0, 5, "silence")]).shown_label == "silence"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "spoken"),
+    [(4.51, "4.5 s"), (9.96, "10 s"), (24.4, "24 s"), (1208, "20 min"), (7260, "2 h 1 min"), (21600, "6 h")],
+)
+def test_durations_are_said_with_their_unit_as_people_say_them(seconds, spoken):
+    assert summary.spoken_seconds(seconds) == spoken
 
 
 def test_one_class_holding_nearly_all_the_time_is_a_single_answer():
