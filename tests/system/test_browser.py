@@ -354,7 +354,7 @@ def test_a_long_recording_shows_progress_then_an_overview_with_a_zoomable_detail
         soundfile.read(fixtures / name, dtype="float32")[0]
         for name in ("speech.flac", "music.flac", "noise-rain.flac")
     ]
-    minute = np.concatenate([np.tile(part, 5)[: 20 * 16_000] for part in parts])  # 20 s of each
+    minute = np.concatenate([np.resize(part, 20 * 16_000) for part in parts])  # 20 s of each, repeated
     path = tmp_path / "lecture.flac"
     soundfile.write(path, np.tile(minute, 60), 16_000)  # an hour
 
