@@ -1,6 +1,8 @@
 """What a clip is shown as: one rule, used by the result page, history, API, exports and admin.
 
-- **Shown label** of a clip or segment: the owner's correction, else the model's.
+- **Shown label** of a clip or segment: the owner's correction, else the model's. A clip whose
+  owner corrected segments (not the clip) and that is not mixed is answered from its timeline as
+  corrected: the class with the most time (so marking a clip's speech as silence answers music).
 - **Time shares**: seconds per class (music, speech, noise, silence) from the timeline, each
   segment counted under its shown label.
 - **Mixed**: two or more of music / speech / noise each hold at least MIXED_MIN_SHARE of the
@@ -50,6 +52,9 @@ class Summary:
     uncertain: bool
     shares: dict[str, float]  # seconds per timeline label, all four present
     holding: list[str]  # classes holding a real share, largest first
+    by_owner: bool = (
+        False  # the answer is the owner's: a clip correction, or segment corrections that changed it
+    )
 
     def headline(self) -> str:
         """ "Speech 24 s · music 13 s" for a mixed clip, else the shown label."""
@@ -121,34 +126,44 @@ def summarize(
     shares = time_shares(spans)
     holding = holding_shares(shares)
     if corrected_label:
-        return Summary(corrected_label, False, False, shares, holding)
-    if spans and not any(shares[name] for name in CLASS_NAMES):
-        return Summary(SILENCE, False, False, shares, holding)  # nothing but silence
+        return Summary(corrected_label, False, False, shares, holding, by_owner=True)
+    retimed = any(span.corrected_label for span in spans)
+    if spans and not any(shares[name] for name in CLASS_NAMES):  # nothing but silence
+        return Summary(SILENCE, False, False, shares, holding, by_owner=retimed and model_label != SILENCE)
     mixed = len(holding) >= 2
-    deciding = set(holding) if mixed else {model_label}
+    label = max(CLASS_NAMES, key=shares.__getitem__) if retimed and not mixed else model_label
+    deciding = set(holding) if mixed else {label}
     decisive = [span for span in spans if span.shown in deciding and span.shown != SILENCE]
     uncertain = any(span.unsure for span in decisive) if decisive else model_uncertain
-    return Summary(model_label, mixed, uncertain, shares, holding)
+    return Summary(label, mixed, uncertain, shares, holding, by_owner=label != model_label)
 
 
 def stored(result) -> Summary:
     """The summary kept on a Classification row (no segment query: for lists and exports)."""
     shares = {**dict.fromkeys(TIMELINE_LABELS, 0.0), **(result.shares or {})}
+    shown_label = result.shown_label or result.label
     return Summary(
-        result.shown_label or result.label, result.mixed, result.uncertain, shares, holding_shares(shares)
+        shown_label,
+        result.mixed,
+        result.uncertain,
+        shares,
+        holding_shares(shares),
+        by_owner=bool(result.corrected_label) or shown_label != result.label,
     )
 
 
-def summarize_result(result) -> Summary:
-    """The summary of a Classification row and its segments."""
-    spans = [Span(s.start, s.end, s.label, s.corrected_label, s.uncertain) for s in result.segments.all()]
+def summarize_result(result, segments: Iterable | None = None) -> Summary:
+    """The summary of a Classification row and its segments (prefetched ones, where they were)."""
+    rows = result.segments.all() if segments is None else segments
+    spans = [Span(s.start, s.end, s.label, s.corrected_label, s.uncertain) for s in rows]
     return summarize(result.label, result.corrected_label, result.model_uncertain, spans)
 
 
 def refresh(result) -> Summary:
     """Store a result's summary on its row (shown_label, mixed, uncertain, shares): what filters,
-    history and exports read. Called when the result is saved and after every correction."""
-    summary = summarize_result(result)
+    history and exports read. Called when the result is saved and after every correction, so it
+    reads the segments from the database: a list prefetched before a correction is stale."""
+    summary = summarize_result(result, result.segments.order_by("index"))
     result.shown_label, result.mixed = summary.shown_label, summary.mixed
     result.uncertain, result.shares = summary.uncertain, summary.shares
     result.save(update_fields=["shown_label", "mixed", "uncertain", "shares"])

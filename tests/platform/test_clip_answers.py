@@ -126,6 +126,33 @@ def test_a_segment_can_be_corrected_to_silence_and_is_shown_as_silence(
     assert refused.status_code == 400 and "music, speech, noise" in refused.json()["detail"]
 
 
+def test_segments_corrected_through_the_api_change_the_clips_answer_and_shares(
+    alice, alice_api, alice_browser, interview_then_song
+):
+    """The API's view reads the clip with its segments prefetched: the stored summary must come
+    from the segments as corrected, not from that earlier list."""
+    clip = classified(alice, interview_then_song)
+    body = alice_api.get(f"/api/clips/{clip.pk}/").json()
+    assert body["mixed"] is True
+    speech = next(s for s in body["segments"] if s["label"] == "speech")
+    answer = alice_api.post(
+        f"/api/clips/{clip.pk}/corrections/", {"label": "silence", "segment": speech["index"]}, format="json"
+    )
+    assert answer.status_code == 201
+    after = alice_api.get(f"/api/clips/{clip.pk}/").json()
+    assert after["shares"]["silence"] >= speech["end"] - speech["start"] - 0.01
+    assert after["shares"]["speech"] < body["shares"]["speech"]
+    assert (after["mixed"], after["label"], after["answer"]) == (False, "music", "music"), after
+    streamed = alice_api.get("/api/clips/export/?type=csv").streaming_content
+    exported = list(csv.DictReader(io.StringIO(b"".join(streamed).decode())))
+    assert (exported[0]["label"], exported[0]["mixed"]) == ("music", "False")
+    page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
+    headline = re.search(r"<h2 data-answer data-corrected>(.*?)</h2>", page, re.S)[1]
+    assert ">music</span>" in headline and f"the model said {body['model_label']}" in headline
+    history = alice_browser.get("/").content.decode()
+    assert "✎ corrected" in history
+
+
 def test_segment_exports_as_csv_json_and_audacity_labels_follow_the_timeline_as_shown(
     alice, alice_api, alice_browser, bob_api, interview_then_song
 ):
@@ -161,6 +188,18 @@ def test_a_clip_is_unsure_only_when_a_segment_that_decides_it_is():
     assert not summarize("speech", "", False, elsewhere).uncertain  # a blip that decides nothing
     assert not summarize("speech", "noise", False, hesitant).uncertain  # the owner answered
     assert summarize("speech", "", True, [Span(0, 5, "silence")]).shown_label == "silence"
+
+
+def test_segment_corrections_answer_a_clip_from_its_timeline_as_corrected():
+    model = [Span(0, 12, "speech"), Span(12, 24, "music")]
+    assert summarize("speech", "", False, model).mixed  # as the model heard it
+    speech_was_silence = [Span(0, 12, "speech", "silence"), Span(12, 24, "music")]
+    answer = summarize("speech", "", False, speech_was_silence)
+    assert (answer.shown_label, answer.mixed, answer.by_owner) == ("music", False, True)
+    a_blip_fixed = [Span(0, 20, "speech"), Span(20, 21, "music", "speech"), Span(21, 24, "noise")]
+    answer = summarize("speech", "", False, a_blip_fixed)
+    assert (answer.shown_label, answer.by_owner) == ("speech", False)  # still the model's answer
+    assert summarize("speech", "noise", False, model).by_owner  # a clip correction is the owner's
 
 
 @pytest.mark.parametrize(
