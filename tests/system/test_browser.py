@@ -396,6 +396,58 @@ def test_a_long_recording_shows_progress_then_an_overview_with_a_zoomable_detail
     page.screenshot(path=str(ARTIFACTS / "long-recording.png"), full_page=False)
 
 
+def test_a_big_file_goes_up_in_parts_and_continues_after_the_tab_is_closed(
+    browser_factory, live_server, qcluster, tmp_path
+):
+    """A 36 MB WAV chosen on the page goes up with tus in 16 MB parts over a slow line. The
+    connection drops after the first part and the tab is closed; a new tab, the same file chosen
+    again: the page asks where it stood and sends only the rest. The clip is the file."""
+    import hashlib
+
+    from classify.models import ResumableUpload
+    from tests.system.conftest import wait_until
+
+    speech = soundfile.read(
+        Path(__file__).resolve().parents[1] / "fixtures" / "speech.flac", dtype="float32"
+    )[0]
+    stereo = np.repeat(np.resize(speech, 16_000 * 190), 3)  # 190 s at 48 kHz, stereo below: 36 MB
+    path = tmp_path / "archive.wav"
+    soundfile.write(path, np.stack([stereo, stereo], axis=1), 48_000, subtype="PCM_16")
+    assert path.stat().st_size > 32 * 1024 * 1024  # the page's threshold for resumable parts
+
+    context = browser_factory().new_context()  # one browser profile: its localStorage remembers the upload
+    page = context.new_page()
+    sign_up(page, live_server.url, "rita")
+    cdp = context.new_cdp_session(page)  # a slow line (8 MB/s up): a part takes about 2 s
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 8 * 1024 * 1024},
+    )
+    page.set_input_files("[data-upload-form] input[type=file]", str(path))
+    arrived = ResumableUpload.objects.filter(offset__gte=16 * 1024 * 1024)
+    wait_until(arrived.exists, 60, "the first part to arrive", 0.02)
+    context.set_offline(True)  # the connection drops during the second part
+    page.close()  # and the tab is closed
+    context.set_offline(False)
+    kept = ResumableUpload.objects.get().offset
+    assert kept < path.stat().st_size
+
+    page = context.new_page()
+    page.on(
+        "request", lambda sent: sent.method == "PATCH" and offsets.append(int(sent.headers["upload-offset"]))
+    )
+    offsets: list[int] = []
+    page.goto(f"{live_server.url}/clips/upload/")
+    page.set_input_files("[data-upload-form] input[type=file]", str(path))
+    page.wait_for_selector("[data-upload-list] li[data-status=done]", timeout=120_000)
+    # It asked where it stood and sent only the rest, each byte once.
+    assert offsets and offsets[0] == kept and offsets == sorted(set(offsets)), (kept, offsets)
+    clip = Clip.objects.get(original_filename="archive.wav")
+    assert clip.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not ResumableUpload.objects.exists()
+
+
 def test_without_javascript_the_upload_page_shows_no_dead_buttons(browser_factory, live_server):
     """The form posts on its own; the microphone and live controls need JavaScript, so they stay
     hidden (the stylesheet once overrode `hidden`)."""
