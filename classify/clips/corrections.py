@@ -41,6 +41,9 @@ def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) 
     if result is None:
         raise CorrectionRefused("The clip has no classification to correct yet.")
     with transaction.atomic():
+        # One correction of a clip at a time: each stores a summary computed from the segments it
+        # sees, so two at once (two tabs) could each miss the other's.
+        result = type(result).objects.select_for_update().get(pk=result.pk)
         if segment_index is None:
             segment = None
             old_label = result.corrected_label or result.label
