@@ -8,7 +8,7 @@ processing live in classify/clips/ and classify/worker/, not here.
 from __future__ import annotations
 
 import uuid
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import models
@@ -310,3 +310,8 @@ class ResumableUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename}: {self.offset} of {self.length} bytes"
+
+    @property
+    def part_path(self) -> Path:
+        """Where its bytes so far wait (RESUMABLE_DIR, on the web machine)."""
+        return Path(settings.RESUMABLE_DIR) / f"{self.pk}.part"

@@ -43,7 +43,7 @@ class ResumableRefused(intake.UploadRejected):
 
 
 def part_path(upload: ResumableUpload) -> Path:
-    return Path(settings.RESUMABLE_DIR) / f"{upload.pk}.part"
+    return upload.part_path
 
 
 def begin(owner, length: int, filename: str) -> ResumableUpload:

@@ -57,3 +57,18 @@ def test_users_delete_their_own_account_after_giving_their_password(client, alic
 def test_deleting_an_account_needs_a_post(client, alice):
     client.force_login(alice)
     assert client.get("/accounts/profile/delete/").status_code == 405
+
+
+def test_deleting_an_account_removes_the_bytes_of_its_unfinished_big_uploads(client, alice, bob):
+    """A resumable upload half-way: its part file is audio of the user's too."""
+    from classify.clips import resumable
+
+    parts = []
+    for owner in (alice, bob):
+        upload = resumable.begin(owner, 1000, "half.wav")
+        upload.part_path.parent.mkdir(parents=True, exist_ok=True)
+        upload.part_path.write_bytes(b"RIFF" + bytes(496))  # half of it arrived
+        parts.append(upload.part_path)
+    client.force_login(alice)
+    assert client.post("/accounts/profile/delete/", {"password": PASSWORD}).status_code == 302
+    assert not parts[0].exists() and parts[1].exists()
