@@ -78,6 +78,28 @@
     note.textContent = "Listening… the label follows the sound.";
   }
 
+  // The kept recording is classified in full, as any upload; its answer (the result page's rule:
+  // a recording of several kinds is answered with its time shares) appears beside the link.
+  async function sayAnswer(clip, link) {
+    const said = document.createElement("span");
+    said.dataset.liveAnswer = "";
+    said.textContent = " · classifying…";
+    link.after(said);
+    for (let wait = 500; ; wait = Math.min(wait * 1.3, 5000)) {
+      const response = await fetch(panel.dataset.clips + clip.id + "/", { credentials: "same-origin" });
+      const reply = await response.json().catch(() => ({}));
+      if (reply.status === "done") {
+        said.textContent = " · " + reply.answer + (reply.uncertain ? " (unsure)" : "");
+        return;
+      }
+      if (reply.status === "failed" || !response.ok) {
+        said.textContent = " · " + (reply.error || "it could not be classified");
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
   async function stop() {
     if (!state) return;
     const { session, stream, context, waitForChunks } = state;
@@ -95,6 +117,7 @@
       link.textContent = "Kept as " + clip.filename + ": open the full result";
       link.dataset.liveClip = clip.id;
       note.appendChild(link);
+      sayAnswer(clip, link);
     } catch (error) {
       note.textContent = "The recording could not be kept: " + error.message;
     }

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from classify.clips import summary
 from classify.models import Clip, Correction
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -264,6 +265,13 @@ def test_live_mode_follows_speech_then_music_and_keeps_the_recording(
     page.wait_for_selector("[data-live-clip]", timeout=30_000)
     clip = Clip.objects.get(owner__username="lena")
     assert clip.original_filename.startswith("live-") and clip.duration_s >= 8
+    # The kept clip's answer appears beside its link once the worker has classified it.
+    page.wait_for_function(
+        "!document.querySelector('[data-live-answer]').textContent.includes('classifying')", timeout=120_000
+    )
+    clip.refresh_from_db()
+    said = page.locator("[data-live-answer]").inner_text()
+    assert clip.status == "done" and said.strip(" ·").startswith(summary.stored(clip.result).headline()), said
     page.click("[data-live-clip]")
     # Classified in full, on its own page: speech then music is answered as a mixed clip.
     page.wait_for_selector("[data-answer], [data-unsure]", timeout=120_000)
