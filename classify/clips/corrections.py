@@ -11,7 +11,7 @@ from django.db import transaction
 
 from classify.clips import summary
 from classify.infra import limits, storage
-from classify.models import Clip, Correction
+from classify.models import Classification, Clip, Correction
 from ml import CLASS_NAMES, TIMELINE_LABELS
 from ml.audio import SAMPLE_RATE, AudioDecodeError, decode
 
@@ -43,7 +43,7 @@ def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) 
     with transaction.atomic():
         # One correction of a clip at a time: each stores a summary computed from the segments it
         # sees, so two at once (two tabs) could each miss the other's.
-        result = type(result).objects.select_for_update().get(pk=result.pk)
+        result = Classification.objects.select_for_update().get(pk=result.pk)
         if segment_index is None:
             segment = None
             old_label = result.corrected_label or result.label

@@ -42,10 +42,6 @@ class ResumableRefused(intake.UploadRejected):
         self.status = status
 
 
-def part_path(upload: ResumableUpload) -> Path:
-    return upload.part_path
-
-
 def begin(owner, length: int, filename: str) -> ResumableUpload:
     """A new upload of `length` bytes: counted against the upload rate and the quota now."""
     if length <= 0:
@@ -62,7 +58,7 @@ def begin(owner, length: int, filename: str) -> ResumableUpload:
     upload = ResumableUpload.objects.create(
         owner=owner, length=length, filename=intake.display_name(filename)
     )
-    path = part_path(upload)
+    path = upload.part_path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
     return upload
@@ -89,7 +85,7 @@ def append(
             raise ResumableRefused(f"The part is longer than the {remaining} bytes left of this upload.", 413)
         written = 0
         try:
-            with part_path(locked).open("r+b") as out:
+            with locked.part_path.open("r+b") as out:
                 out.seek(locked.offset)
                 while written < remaining:
                     chunk = read(min(PART_READ_BYTES, remaining - written))
@@ -108,7 +104,7 @@ def append(
 
 def finish(upload: ResumableUpload) -> Clip:
     """Every byte is here: the usual intake (checks, storage, queue), then the parts go."""
-    path = part_path(upload)
+    path = upload.part_path
     try:
         with path.open("rb") as handle:
             whole = UploadedFile(
@@ -123,7 +119,7 @@ def finish(upload: ResumableUpload) -> Clip:
 
 def remove(upload: ResumableUpload) -> None:
     with contextlib.suppress(FileNotFoundError):
-        part_path(upload).unlink()
+        upload.part_path.unlink()
     ResumableUpload.objects.filter(pk=upload.pk).delete()
 
 

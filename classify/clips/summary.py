@@ -52,9 +52,8 @@ class Summary:
     uncertain: bool
     shares: dict[str, float]  # seconds per timeline label, all four present
     holding: list[str]  # classes holding a real share, largest first
-    by_owner: bool = (
-        False  # the answer is the owner's: a clip correction, or segment corrections that changed it
-    )
+    # The answer is the owner's: a clip correction, or segment corrections that changed it.
+    by_owner: bool = False
 
     def headline(self) -> str:
         """ "Speech 24 s · music 13 s" for a mixed clip, else the shown label."""

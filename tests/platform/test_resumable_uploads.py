@@ -104,7 +104,7 @@ def test_an_abandoned_upload_is_swept_with_its_parts(alice_api, settings, wav):
     location = begin(alice_api, wav)["Location"]
     send(alice_api, location, 0, wav[:1000])
     upload = ResumableUpload.objects.get()
-    part = resumable.part_path(upload)
+    part = upload.part_path
     assert part.stat().st_size == 1000
     assert resumable.sweep_abandoned() == 0  # recent: kept
     ResumableUpload.objects.filter(pk=upload.pk).update(
