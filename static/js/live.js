@@ -85,6 +85,7 @@
     said.dataset.liveAnswer = "";
     said.textContent = " · classifying…";
     link.after(said);
+    const since = Date.now();
     for (let wait = 500; ; wait = Math.min(wait * 1.3, 5000)) {
       const response = await fetch(panel.dataset.clips + clip.id + "/", { credentials: "same-origin" });
       const reply = await response.json().catch(() => ({}));
@@ -96,6 +97,7 @@
         said.textContent = " · " + (reply.error || "it could not be classified");
         return;
       }
+      if (Date.now() - since > 20000) said.textContent = " · classifying… (taking longer than usual: the workers are busy)";
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
