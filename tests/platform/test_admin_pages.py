@@ -8,7 +8,9 @@ import re
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.test import RequestFactory
 from django.urls import reverse
 
 from classify.clips import corrections, intake
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def every_kind_of_row(alice, admin_user, admin_client, client):
+def every_kind_of_row(alice, admin_user, client):
     with transaction.atomic():
         done = intake.create_clip(alice, as_upload(FIXTURES / "speech.flac", content_type="audio/flac"))
         failed = intake.create_clip(alice, as_upload(FIXTURES / "music.flac", content_type="audio/flac"))
@@ -57,9 +59,6 @@ def admin_urls() -> list[str]:
 
 
 def _request():
-    from django.contrib.auth import get_user_model
-    from django.test import RequestFactory
-
     request = RequestFactory().get("/admin/")
     request.user = get_user_model().objects.get(is_superuser=True)
     return request
