@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +98,7 @@ def decode(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     """Read `path` as 16 kHz mono float32; raise AudioDecodeError for anything unusable."""
     stream = open_stream(path, max_duration_s)
     checks = StreamChecks(stream.info, max_duration_s)
-    pieces = []
-    for block in stream.blocks:
-        if not checks.add(block):
-            break
-        pieces.append(block)
+    pieces = list(checks.passing(stream.blocks))
     duration_s = checks.finish()
     samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
     return DecodedAudio(
@@ -119,9 +116,8 @@ def verify(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     TensorFlow. The result's duration is the decoded one."""
     stream = open_stream(path, max_duration_s)
     checks = StreamChecks(stream.info, max_duration_s)
-    for block in stream.blocks:
-        if not checks.add(block):
-            break
+    for _ in checks.passing(stream.blocks):
+        pass  # each block counted and checked, then dropped
     duration_s = checks.finish()
     return AudioInfo(round(duration_s, 3), stream.info.sample_rate, stream.info.channels, stream.info.format)
 
@@ -171,6 +167,13 @@ class StreamChecks:
         if len(block):
             self.peak = max(self.peak, float(np.max(np.abs(block))))
         return True
+
+    def passing(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """The blocks, each counted on the way, until one holds an invalid value."""
+        for block in blocks:
+            if not self.add(block):
+                return
+            yield block
 
     def finish(self) -> float:
         duration_s = self.samples / SAMPLE_RATE
@@ -259,26 +262,31 @@ FFMPEG_STALL_S = 60
 
 
 def _ffmpeg_blocks(path: Path, max_duration_s: float) -> Iterator[np.ndarray]:
-    """16 kHz mono blocks through an ffmpeg pipe (formats soundfile does not read)."""
+    """16 kHz mono blocks through an ffmpeg pipe (formats soundfile does not read). One watcher
+    thread kills ffmpeg when a read has waited FFMPEG_STALL_S (time the caller spends between
+    blocks does not count)."""
     process = subprocess.Popen(
         _ffmpeg_command(path, max_duration_s), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     assert process.stdout is not None
-    stalled = threading.Event()
+    reading_since: list[float | None] = [None]
+    stalled, done = threading.Event(), threading.Event()
 
-    def stall() -> None:
-        stalled.set()
-        process.kill()
+    def watch() -> None:
+        while not done.wait(1.0):
+            since = reading_since[0]
+            if since is not None and time.monotonic() - since > FFMPEG_STALL_S:
+                stalled.set()
+                process.kill()
+                return
 
+    threading.Thread(target=watch, name="ffmpeg-watchdog", daemon=True).start()
     samples, leftover = 0, b""
     try:
         while True:
-            watchdog = threading.Timer(FFMPEG_STALL_S, stall)
-            watchdog.start()
-            try:
-                chunk = process.stdout.read(4 * STREAM_BLOCK_FRAMES)
-            finally:
-                watchdog.cancel()
+            reading_since[0] = time.monotonic()
+            chunk = process.stdout.read(4 * STREAM_BLOCK_FRAMES)
+            reading_since[0] = None
             if stalled.is_set():
                 raise AudioDecodeError("The file took too long to decode; it may be corrupt.")
             if not chunk:
@@ -292,6 +300,7 @@ def _ffmpeg_blocks(path: Path, max_duration_s: float) -> Iterator[np.ndarray]:
         if process.wait() != 0 and samples == 0:
             raise AudioDecodeError("The file is corrupt and cannot be decoded.")
     finally:
+        done.set()
         if process.poll() is None:
             process.kill()
         process.wait()

@@ -257,7 +257,7 @@ def classify_stream(
     stream = open_stream(path, max_duration_s)
     checks = StreamChecks(stream.info, max_duration_s)
     block_samples = int(min(block_s, max_duration_s + 2) * SAMPLE_RATE)
-    blocks = _rebatched(stream.blocks, block_samples, checks)
+    blocks = _rebatched(checks.passing(stream.blocks), block_samples)
     first = next(blocks, None)
     second = next(blocks, None) if first is not None else None
     if second is None:  # one block or less: the whole-file path, exactly as before
@@ -286,13 +286,10 @@ def classify_stream(
     return _described(result, duration_s, stream.info)
 
 
-def _rebatched(blocks: Iterator[np.ndarray], size: int, checks: StreamChecks) -> Iterator[np.ndarray]:
-    """The decoder's small blocks regrouped into blocks of `size` samples (the last shorter),
-    each counted by the checks on the way."""
+def _rebatched(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """The decoder's small blocks regrouped into blocks of `size` samples (the last shorter)."""
     pieces, held = [], 0
     for block in blocks:
-        if not checks.add(block):
-            break
         pieces.append(block)
         held += len(block)
         while held >= size:

@@ -106,11 +106,7 @@ class ClipAdmin(admin.ModelAdmin):
         shown = summary.stored(clip.result)
         probabilities = percentages(clip.result.probabilities)
         flags = [flag for flag, on in (("mixed", shown.mixed), ("unsure", shown.uncertain)) if on]
-        corrected = (
-            f"; corrected by the owner (model said {clip.result.label})"
-            if clip.result.corrected_label
-            else ""
-        )
+        corrected = f"; corrected by the owner (model said {clip.result.label})" if shown.by_owner else ""
         return format_html(
             "<strong>{}</strong>{}{} · model {}: {} ({})",
             shown.headline(),

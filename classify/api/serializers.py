@@ -131,7 +131,7 @@ class ClipSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
     def get_label(self, clip: Clip) -> str | None:
         """As shown: the owner's correction, else the model's label (classify/clips/summary.py)."""
-        return (clip.result.shown_label or clip.result.label) if clip.result else None
+        return summary.stored(clip.result).shown_label if clip.result else None
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_answer(self, clip: Clip) -> str | None:

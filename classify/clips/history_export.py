@@ -43,14 +43,15 @@ def rows(clips) -> Iterator[dict]:
     holds them all)."""
     for clip in clips.iterator(chunk_size=EXPORT_CHUNK):
         result = clip.result
+        shown = summary.stored(result) if result else None
         probabilities = result.probabilities if result else {}
         yield (
             {
                 "id": clip.pk,
                 "filename": clip.original_filename,
                 "status": clip.status,
-                "label": (result.shown_label or result.label) if result else None,
-                "answer": summary.stored(result).headline() if result else None,
+                "label": shown.shown_label if shown else None,
+                "answer": shown.headline() if shown else None,
                 "model_label": result.label if result else None,
                 "corrected_label": (result.corrected_label or None) if result else None,
                 "confidence": result.confidence if result else None,

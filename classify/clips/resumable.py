@@ -14,7 +14,6 @@ Unfinished uploads are removed after RESUMABLE_EXPIRE_S by the sweeper.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -118,8 +117,7 @@ def finish(upload: ResumableUpload) -> Clip:
 
 
 def remove(upload: ResumableUpload) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        upload.part_path.unlink()
+    """The upload's row; its part file goes with it (classify/signals.py)."""
     ResumableUpload.objects.filter(pk=upload.pk).delete()
 
 

@@ -104,28 +104,26 @@ def claim(clip_id: int) -> uuid.UUID | None:
     return token if claimed == 1 else None
 
 
+def _processing(clip_id: int, token: uuid.UUID | None):
+    """The clip while it is processing under the lease `token` (None: under any lease)."""
+    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
+    return held if token is None else held.filter(lease_token=token)
+
+
 def renew(clip_id: int, token: uuid.UUID) -> bool:
     """Push the lease's expiry forward; False when it was lost (expired and taken back)."""
-    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING, lease_token=token)
-    return held.update(lease_expires_at=lease_until()) == 1
+    return _processing(clip_id, token).update(lease_expires_at=lease_until()) == 1
 
 
 def holds(clip_id: int, token: uuid.UUID) -> bool:
     """Within a transaction: lock the row and say whether this lease still holds it."""
-    return (
-        Clip.objects.select_for_update()
-        .filter(pk=clip_id, status=Status.PROCESSING, lease_token=token)
-        .exists()
-    )
+    return _processing(clip_id, token).select_for_update().exists()
 
 
 def finish(clip_id: int, token: uuid.UUID | None, **result_fields) -> bool:
     """processing -> done with the result's fields; only under the lease `token` (None: any
     processing clip, for a caller that runs the task itself)."""
-    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
-    if token is not None:
-        held = held.filter(lease_token=token)
-    done = held.update(
+    done = _processing(clip_id, token).update(
         status=Status.DONE, error="", finished_at=timezone.now(), progress={}, **NO_LEASE, **result_fields
     )
     return done == 1
@@ -134,10 +132,7 @@ def finish(clip_id: int, token: uuid.UUID | None, **result_fields) -> bool:
 def report_progress(clip_id: int, token: uuid.UUID | None, progress: dict) -> bool:
     """A processing clip's progress (seconds done, rate, time left, the timeline so far), stored
     only by the lease's holder, so a worker that lost its clip cannot overwrite another's."""
-    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
-    if token is not None:
-        held = held.filter(lease_token=token)
-    return held.update(progress=progress) == 1
+    return _processing(clip_id, token).update(progress=progress) == 1
 
 
 def fail(clip_id: int, message: str) -> bool:
@@ -161,9 +156,7 @@ def release(clip_id: int, token: uuid.UUID | None, reason: str) -> str:
     """An interrupted attempt (lease expired, task timed out): back in the queue while attempts
     remain, else failed with `reason` for the user. Only the lease's holder (or anyone, for an
     expired lease, when token is None) may do it, once. Returns "requeued", "failed" or ""."""
-    held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
-    if token is not None:
-        held = held.filter(lease_token=token)
+    held = _processing(clip_id, token)
     clip = held.first()
     if clip is None:
         return ""

@@ -19,8 +19,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Min
+from django.utils import timezone
 
 from classify.infra import heartbeat, queue, storage
+from classify.models import Clip
 
 logger = logging.getLogger(__name__)
 
@@ -70,15 +73,9 @@ def check_live_worker() -> str:
 
 def check_queue_age() -> str:
     """The oldest queued clip's wait: clips waiting long means too few workers for the load."""
-    from django.db.models import Min
-
-    from classify.models import Clip
-
     oldest = Clip.objects.filter(status=Clip.Status.QUEUED).aggregate(oldest=Min("queued_at"))["oldest"]
     if oldest is None:
         return "ok, no clip waiting"
-    from django.utils import timezone
-
     waited_s = (timezone.now() - oldest).total_seconds()
     if waited_s > settings.READY_QUEUE_AGE_MAX_S:
         raise RuntimeError(f"the oldest queued clip has waited {waited_s:.0f} s")

@@ -100,7 +100,9 @@ def test_a_finished_upload_that_is_not_audio_is_refused_with_the_reason_and_kept
     assert not Clip.objects.exists() and not ResumableUpload.objects.exists()
 
 
-def test_an_abandoned_upload_is_swept_with_its_parts(alice_api, settings, wav):
+def test_an_abandoned_upload_is_swept_with_its_parts(
+    alice_api, settings, wav, django_capture_on_commit_callbacks
+):
     location = begin(alice_api, wav)["Location"]
     send(alice_api, location, 0, wav[:1000])
     upload = ResumableUpload.objects.get()
@@ -110,7 +112,8 @@ def test_an_abandoned_upload_is_swept_with_its_parts(alice_api, settings, wav):
     ResumableUpload.objects.filter(pk=upload.pk).update(
         updated_at=timezone.now() - timedelta(seconds=settings.RESUMABLE_EXPIRE_S + 1)
     )
-    assert resumable.sweep_abandoned() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the part goes once the deletion commits
+        assert resumable.sweep_abandoned() == 1
     assert not part.exists() and not ResumableUpload.objects.exists()
     assert alice_api.head(location, **TUS).status_code == 404
 
