@@ -135,3 +135,26 @@ def test_it_refuses_an_ogg_file_cut_short_and_keeps_a_whole_one(tmp_path, suffix
     for check in (decode, verify):
         with pytest.raises(AudioDecodeError, match="truncated"):
             check(cut)
+
+
+def test_a_decoder_that_stalls_is_stopped_with_a_message_but_a_slow_reader_is_not(monkeypatch, tmp_path):
+    """The watchdog times ffmpeg's reads, not what the caller does between blocks."""
+    import time
+
+    from ml import audio
+
+    monkeypatch.setattr(audio, "FFMPEG_STALL_S", 1)
+    monkeypatch.setattr(audio, "_ffmpeg_command", lambda path, limit: ["sleep", "30"])  # says nothing
+    started = time.monotonic()
+    with pytest.raises(AudioDecodeError, match="took too long"):
+        list(audio._ffmpeg_blocks(tmp_path / "any.webm", 60))
+    assert time.monotonic() - started < 5
+
+    raw = tmp_path / "raw.f32"
+    np.zeros(4 * SAMPLE_RATE, "<f4").tofile(raw)  # four seconds: a block, then the end
+    monkeypatch.setattr(audio, "_ffmpeg_command", lambda path, limit: ["cat", str(path)])
+    blocks = []
+    for block in audio._ffmpeg_blocks(raw, 60):
+        blocks.append(block)
+        time.sleep(2.5)  # a caller busier than the stall limit between blocks
+    assert sum(len(b) for b in blocks) == 4 * SAMPLE_RATE
