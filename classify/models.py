@@ -151,16 +151,6 @@ class Segment(models.Model):
     def __str__(self) -> str:
         return f"{self.start:.1f}-{self.end:.1f}s {self.label}"
 
-    # The segment as shown (classify/clips/summary.py's rule): the owner's correction, else the
-    # model's label; unsure only while nobody corrected it.
-    @property
-    def shown_label(self) -> str:
-        return self.corrected_label or self.label
-
-    @property
-    def unsure(self) -> bool:
-        return self.uncertain and not self.corrected_label
-
 
 class Correction(models.Model):
     """A person saying the model was wrong: for the whole clip, or for one segment of it.

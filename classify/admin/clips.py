@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from classify.clips import removal, state, summary
+from classify.clips import public, removal, state, summary
 from classify.models import Classification, Clip, Correction, LiveSession, Segment
 from ml import TIMELINE_LABELS
 
@@ -122,16 +122,16 @@ class ClipAdmin(admin.ModelAdmin):
         """The segments as coloured bars across the clip (hover for times), as on the result page."""
         if clip.result is None:
             return "-"
-        segments = list(clip.result.segments.all())
-        total = clip.duration_s or (segments[-1].end if segments else 1.0) or 1.0
+        segments = list(public.segment_rows(clip.result))
+        total = clip.duration_s or (segments[-1]["end"] if segments else 1.0) or 1.0
         bars = format_html_join(
             "",
             '<span title="{}–{} s: {}{}" style="position:absolute;top:0;bottom:0;left:{}%;width:{}%;background:{}"></span>',
             (
                 (  # numbers formatted first: format_html escapes its arguments into strings
-                    f"{s.start:.1f}", f"{s.end:.1f}", s.shown_label, " (unsure)" if s.unsure else "",
-                    f"{100 * s.start / total:.3f}", f"{100 * (s.end - s.start) / total:.3f}",
-                    COLOURS[s.shown_label],
+                    f"{s['start']:.1f}", f"{s['end']:.1f}", s["label"], " (unsure)" if s["uncertain"] else "",
+                    f"{100 * s['start'] / total:.3f}", f"{100 * (s['end'] - s['start']) / total:.3f}",
+                    COLOURS[s["label"]],
                 )
                 for s in segments
             ),

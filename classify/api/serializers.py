@@ -1,12 +1,11 @@
-"""The public shape of a clip, shared by the API and the HTML pages' live updates."""
+"""The API's declared shapes (for the schema); the values are classify/clips/public.py's rows."""
 
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from classify.clips import summary
+from classify.clips import public
 from classify.models import Clip
 from ml import CLASS_NAMES, TIMELINE_LABELS
 
@@ -80,127 +79,67 @@ class CorrectionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ClipSerializer(serializers.ModelSerializer):
-    filename = serializers.CharField(source="original_filename", read_only=True)
-    label = serializers.SerializerMethodField()
-    answer = serializers.SerializerMethodField()
-    model_label = serializers.SerializerMethodField()
-    corrected_label = serializers.SerializerMethodField()
-    confidence = serializers.SerializerMethodField()
-    uncertain = serializers.SerializerMethodField()
-    mixed = serializers.SerializerMethodField()
-    shares = serializers.SerializerMethodField()
-    probabilities = serializers.SerializerMethodField()
-    segments = serializers.SerializerMethodField()
-    progress = serializers.SerializerMethodField()
-    model_version = serializers.SerializerMethodField()
-    processing_s = serializers.SerializerMethodField()
-    audio_url = serializers.SerializerMethodField()
+class ClipSerializer(serializers.Serializer):
+    """A clip as classify/clips/public.py lays it out, with its timeline and links. The fields are
+    declared for the schema; the values come from the public rows, not from here."""
 
-    class Meta:
-        model = Clip
-        fields = [
-            "id",
-            "filename",
-            "status",
-            "label",
-            "answer",
-            "model_label",
-            "corrected_label",
-            "confidence",
-            "uncertain",
-            "mixed",
-            "shares",
-            "probabilities",
-            "duration_s",
-            "segments",
-            "progress",
-            "model_version",
-            "processing_s",
-            "error",
-            "created_at",
-            "finished_at",
-            "audio_url",
-            "size_bytes",
-            "sha256",
-            "sample_rate",
-            "channels",
-        ]
-        read_only_fields = fields
+    id = serializers.IntegerField(read_only=True)
+    filename = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Clip.Status.choices, read_only=True)
+    label = serializers.ChoiceField(
+        choices=TIMELINE_LABELS,
+        allow_null=True,
+        help_text="as shown: the owner's correction; a mixed clip's largest share; else the model's",
+    )
+    answer = serializers.CharField(
+        allow_null=True,
+        help_text='in words: "speech", or a mixed clip\'s shares ("Speech 24 s · music 13 s")',
+    )
+    model_label = serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True)
+    corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    uncertain = serializers.BooleanField(
+        allow_null=True,
+        help_text="the model hesitated on a part that decides the answer and nobody corrected it",
+    )
+    mixed = serializers.BooleanField(
+        allow_null=True, help_text="two or more classes each hold a real share of the time"
+    )
+    shares = SharesSerializer(allow_null=True)
+    probabilities = ProbabilitiesSerializer(allow_null=True)
+    duration_s = serializers.FloatField(allow_null=True)
+    segments = SegmentSerializer(many=True)
+    progress = ProgressSerializer(
+        allow_null=True, help_text="while processing: seconds done of the total, rate, time left"
+    )
+    model_version = serializers.CharField(allow_null=True)
+    processing_s = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    audio_url = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    sample_rate = serializers.IntegerField(allow_null=True)
+    channels = serializers.IntegerField(allow_null=True)
 
-    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
-    def get_label(self, clip: Clip) -> str | None:
-        """As shown: the owner's correction, else the model's label (classify/clips/summary.py)."""
-        return summary.stored(clip.result).shown_label if clip.result else None
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_answer(self, clip: Clip) -> str | None:
-        """The answer in words: "speech", or a mixed clip's shares ("Speech 24 s · music 13 s")."""
-        return summary.stored(clip.result).headline() if clip.result else None
-
-    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
-    def get_model_label(self, clip: Clip) -> str | None:
-        return clip.result.label if clip.result else None
-
-    @extend_schema_field(serializers.BooleanField(allow_null=True))
-    def get_mixed(self, clip: Clip) -> bool | None:
-        """Two or more classes each hold a real share of the time (null before a result)."""
-        return clip.result.mixed if clip.result else None
-
-    @extend_schema_field(SharesSerializer(allow_null=True))
-    def get_shares(self, clip: Clip) -> dict | None:
-        return clip.result.shares if clip.result else None
-
-    @extend_schema_field(serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True))
-    def get_corrected_label(self, clip: Clip) -> str | None:
-        return (clip.result.corrected_label or None) if clip.result else None
-
-    def get_confidence(self, clip: Clip) -> float | None:
-        return clip.result.confidence if clip.result else None
-
-    @extend_schema_field(serializers.BooleanField(allow_null=True))
-    def get_uncertain(self, clip: Clip) -> bool | None:
-        """True when the model hesitated on a part that decides the answer and nobody corrected
-        it (null before a result)."""
-        return clip.result.uncertain if clip.result else None
-
-    @extend_schema_field(ProbabilitiesSerializer(allow_null=True))
-    def get_probabilities(self, clip: Clip) -> dict | None:
-        return clip.result.probabilities if clip.result else None
-
-    @extend_schema_field(SegmentSerializer(many=True))
-    def get_segments(self, clip: Clip) -> list[dict]:
-        if not clip.result:
-            return []
-        return [
-            {
-                "index": s.index,
-                "start": s.start,
-                "end": s.end,
-                "label": s.shown_label,
-                "model_label": s.label,
-                "probabilities": s.probabilities,
-                "corrected_label": s.corrected_label or None,
-                "uncertain": s.unsure,
-            }
-            for s in clip.result.segments.all()
-        ]
-
-    @extend_schema_field(ProgressSerializer(allow_null=True))
-    def get_progress(self, clip: Clip) -> dict | None:
-        """While processing: seconds done of the total, rate, time left, the timeline so far."""
-        return clip.progress if clip.status == Clip.Status.PROCESSING and clip.progress else None
-
-    def get_model_version(self, clip: Clip) -> str | None:
-        return clip.result.model_version if clip.result else None
-
-    def get_processing_s(self, clip: Clip) -> float | None:
-        return clip.result.processing_s if clip.result else None
-
-    def get_audio_url(self, clip: Clip) -> str:
+    def to_representation(self, clip: Clip) -> dict:
+        dates = serializers.DateTimeField()
         url = reverse("api-clip-audio", args=[clip.pk])
         request = self.context.get("request")
-        return request.build_absolute_uri(url) if request else url
+        values = {
+            **public.clip_row(clip),
+            "segments": list(public.segment_rows(clip.result, prefetched=True)),
+            "progress": clip.progress if clip.status == Clip.Status.PROCESSING and clip.progress else None,
+            "created_at": dates.to_representation(clip.created_at),
+            "finished_at": dates.to_representation(clip.finished_at) if clip.finished_at else None,
+            "audio_url": request.build_absolute_uri(url) if request else url,
+            "size_bytes": clip.size_bytes,
+            "sha256": clip.sha256,
+            "sample_rate": clip.sample_rate,
+            "channels": clip.channels,
+        }
+        return {name: values[name] for name in self.fields}
 
 
 class ClipUploadSerializer(serializers.Serializer):
@@ -208,14 +147,14 @@ class ClipUploadSerializer(serializers.Serializer):
 
 
 class HistoryRowSerializer(serializers.Serializer):
-    """One row of the history export (classify/history_export.py)."""
+    """One row of the history export (classify/clips/history_export.py)."""
 
     id = serializers.IntegerField()
     filename = serializers.CharField()
     status = serializers.ChoiceField(choices=Clip.Status.values)
-    label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True, help_text="as shown")
+    label = serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True, help_text="as shown")
     answer = serializers.CharField(allow_null=True)
-    model_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
+    model_label = serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True)
     corrected_label = serializers.ChoiceField(choices=CLASS_NAMES, allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
     uncertain = serializers.BooleanField(allow_null=True)

@@ -1,7 +1,10 @@
 """What a clip is shown as: one rule, used by the result page, history, API, exports and admin.
 
-- **Shown label** of a clip or segment: the owner's correction, else the model's. A clip whose
-  owner corrected segments (not the clip) and that is not mixed is answered from its timeline as
+- **Shown label** of a segment: the owner's correction of that segment, else the owner's
+  correction of the whole clip (silence stays silence: it is a level, not a class), else the
+  model's. Of a clip: the owner's correction; else, for a mixed clip, the class holding the most
+  time (so "Music 31 s · speech 29 s" is filed under music); else the model's. A clip whose owner
+  corrected segments (not the clip) and that is not mixed is answered from its timeline as
   corrected: the class with the most time (so marking a clip's speech as silence answers music).
 - **Time shares**: seconds per class (music, speech, noise, silence) from the timeline, each
   segment counted under its shown label.
@@ -19,13 +22,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ml import CLASS_NAMES, SILENCE, TIMELINE_LABELS
 
 MIXED_MIN_SHARE = 0.2
 MIXED_MIN_S = 2.0
 MOSTLY_SHARE = 0.6  # "Mostly speech, with music" from this share of the non-silent time
+
+
+def shown_segment_label(model_label: str, corrected_label: str, clip_corrected_label: str = "") -> str:
+    """A segment as shown: its own correction, else the clip's (not over silence), else the model's."""
+    if corrected_label:
+        return corrected_label
+    if clip_corrected_label and model_label != SILENCE:
+        return clip_corrected_label
+    return model_label
+
+
+def segment_unsure(uncertain: bool, corrected_label: str, clip_corrected_label: str = "") -> bool:
+    """The model hesitated here and nobody answered for it (the segment or the whole clip)."""
+    return uncertain and not corrected_label and not clip_corrected_label
 
 
 @dataclass(frozen=True)
@@ -35,14 +52,15 @@ class Span:
     label: str  # the model's
     corrected_label: str = ""
     uncertain: bool = False
+    clip_corrected_label: str = ""
 
     @property
     def shown(self) -> str:
-        return self.corrected_label or self.label
+        return shown_segment_label(self.label, self.corrected_label, self.clip_corrected_label)
 
     @property
     def unsure(self) -> bool:
-        return self.uncertain and not self.corrected_label
+        return segment_unsure(self.uncertain, self.corrected_label, self.clip_corrected_label)
 
 
 @dataclass(frozen=True)
@@ -121,20 +139,29 @@ def holding_shares(shares: dict[str, float]) -> list[str]:
 def summarize(
     model_label: str, corrected_label: str, model_uncertain: bool, spans: Iterable[Span]
 ) -> Summary:
-    spans = list(spans)
+    spans = [replace(span, clip_corrected_label=corrected_label) for span in spans]
     shares = time_shares(spans)
     holding = holding_shares(shares)
     if corrected_label:
         return Summary(corrected_label, False, False, shares, holding, by_owner=True)
     retimed = any(span.corrected_label for span in spans)
     if spans and not any(shares[name] for name in CLASS_NAMES):  # nothing but silence
-        return Summary(SILENCE, False, False, shares, holding, by_owner=retimed and model_label != SILENCE)
-    mixed = len(holding) >= 2
-    label = max(CLASS_NAMES, key=shares.__getitem__) if retimed and not mixed else model_label
+        label, mixed = SILENCE, False
+    else:
+        mixed = len(holding) >= 2
+        label = holding[0] if mixed else max(CLASS_NAMES, key=shares.__getitem__) if retimed else model_label
     deciding = set(holding) if mixed else {label}
     decisive = [span for span in spans if span.shown in deciding and span.shown != SILENCE]
-    uncertain = any(span.unsure for span in decisive) if decisive else model_uncertain
-    return Summary(label, mixed, uncertain, shares, holding, by_owner=label != model_label)
+    uncertain = any(span.unsure for span in decisive) if decisive else model_uncertain and label != SILENCE
+    return Summary(
+        label, mixed, uncertain, shares, holding, by_owner=owners_answer(label, mixed, model_label)
+    )
+
+
+def owners_answer(shown_label: str, mixed: bool, model_label: str) -> bool:
+    """Whether the owner's corrections, not the model, gave the clip its label: a single answer
+    other than the model's can only come from them (a mixed clip's label is its largest share)."""
+    return not mixed and shown_label != model_label
 
 
 def stored(result) -> Summary:
@@ -147,7 +174,7 @@ def stored(result) -> Summary:
         result.uncertain,
         shares,
         holding_shares(shares),
-        by_owner=bool(result.corrected_label) or shown_label != result.label,
+        by_owner=bool(result.corrected_label) or owners_answer(shown_label, result.mixed, result.label),
     )
 
 

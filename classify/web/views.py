@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from classify.clips import history_export, intake, removal, segment_export, summary
+from classify.clips import history_export, intake, public, removal, segment_export, summary
 from classify.clips.corrections import CorrectionRefused, correct
 from classify.clips.filters import filter_clips
 from classify.infra.ranged import audio_response
@@ -131,25 +131,21 @@ def _own_clip(request, clip_id: int) -> Clip:
     return get_object_or_404(Clip.objects.for_user(request.user).with_result(), pk=clip_id)
 
 
-def timeline(segments, duration_s: float | None) -> list[dict]:
-    """Segments with their position on the timeline bar, in percent of the clip."""
-    segments = list(segments)
-    total = duration_s or (segments[-1].end if segments else 1.0) or 1.0
+def timeline(result, duration_s: float | None) -> list[dict]:
+    """The result's segments as shown (classify/clips/public.py), with their place on the timeline
+    bar in percent of the clip."""
+    rows = list(public.segment_rows(result))
+    total = duration_s or (rows[-1]["end"] if rows else 1.0) or 1.0
     return [
         {
-            "index": s.index,
-            "start": s.start,
-            "end": s.end,
-            "label": s.shown_label,
-            "model_label": s.label,
-            "corrected": bool(s.corrected_label),
-            "uncertain": s.unsure,
-            "left_pct": f"{100 * s.start / total:.3f}",
-            "width_pct": f"{100 * (s.end - s.start) / total:.3f}",
+            **row,
+            "corrected": row["corrected_label"] is not None,
+            "left_pct": f"{100 * row['start'] / total:.3f}",
+            "width_pct": f"{100 * (row['end'] - row['start']) / total:.3f}",
             # Too narrow for its word: the label would be cut ("noi"); the title still says it.
-            "narrow": (s.end - s.start) / total < 0.08,
+            "narrow": (row["end"] - row["start"]) / total < 0.08,
         }
-        for s in segments
+        for row in rows
     ]
 
 
@@ -180,7 +176,7 @@ ZOOM_FROM_S = 120  # clips longer than this get the zoomable detail view
 @login_required
 def clip_detail(request, clip_id: int):
     clip = _own_clip(request, clip_id)
-    segments = timeline(clip.result.segments.all(), clip.duration_s) if clip.result else []
+    segments = timeline(clip.result, clip.duration_s)
     listed = Paginator(segments, SEGMENTS_PER_PAGE).get_page(request.GET.get("segments"))
     return render(
         request,
