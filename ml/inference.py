@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +26,11 @@ from ml.decision import (
     smooth_and_pool,
 )
 from ml.features import FeatureSettings, WindowFeatures, extract
+from ml.layers import DEFAULT_FOLDER as LAYERS_FOLDER
+from ml.layers import HEADS_FILE, Layers, PatchLayers
 from ml.network import MODEL_FILE as NETWORK_FILE
 from ml.network import Network
-from ml.pretrained import Pretrained
+from ml.pretrained import Pretrained, group_scores, patch_windows
 from ml.waveform import peaks
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "mfcc"
@@ -48,6 +51,29 @@ class Segment:
     label: str
     probabilities: dict[str, float]
     uncertain: bool = False  # the top two classes within the model's margin
+    family: str | None = None  # ml/families.py: always one of its label's families
+    tags: list[dict[str, Any]] = field(default_factory=list)  # the pretrained network's own classes
+
+
+def no_tracks() -> dict[str, list[dict[str, Any]]]:
+    return {"speech": [], "music": []}
+
+
+@dataclass
+class Heard:
+    """What the pretrained network heard, per patch: the group scores the combiner reads and, where
+    the layered heads are loaded, their outputs (ml/layers.py)."""
+
+    groups: np.ndarray
+    layers: PatchLayers | None = None
+
+    @classmethod
+    def joined(cls, pieces: list[Heard]) -> Heard:
+        layers = [piece.layers for piece in pieces if piece.layers is not None]
+        return cls(
+            np.concatenate([piece.groups for piece in pieces]),
+            PatchLayers.joined(layers) if layers and len(layers) == len(pieces) else None,
+        )
 
 
 @dataclass
@@ -63,8 +89,10 @@ class ClassificationResult:
     channels: int = 0
     waveform: list[list[float]] = field(default_factory=list)  # [min, max] per column
     uncertain: bool = False
+    # Where speech and where music are heard, overlapping where both are (ml/layers.py).
+    tracks: dict[str, list[dict[str, Any]]] = field(default_factory=no_tracks)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The public shape: what `ml.classify --json` prints and the platform stores."""
         return {
             "label": self.label,
@@ -74,6 +102,7 @@ class ClassificationResult:
             "duration_s": self.duration_s,
             "model_version": self.model_version,
             "segments": [asdict(segment) for segment in self.segments],
+            "tracks": self.tracks,
         }
 
 
@@ -114,8 +143,15 @@ class Classifier:
     and the combiner (ml/combiner.py) turns both opinions into the window's answer. Neither runs
     TensorFlow: both are TensorFlow Lite files under the LiteRT runtime."""
 
-    def __init__(self, network: Network, metadata: dict, pretrained: Pretrained | None = None):
+    def __init__(
+        self,
+        network: Network,
+        metadata: dict[str, Any],
+        pretrained: Pretrained | None = None,
+        layers: Layers | None = None,
+    ):
         self.network = network
+        self.layers = layers if pretrained is not None and pretrained.embeddings else None
         self.metadata = metadata
         self.settings = FeatureSettings.from_dict(metadata["features"])
         self.calibration = Calibration.from_metadata(metadata)
@@ -131,8 +167,11 @@ class Classifier:
     def load(cls, model_dir: str | Path = DEFAULT_MODEL_DIR, threads: int = 1) -> Classifier:
         model_dir = Path(model_dir)
         metadata = json.loads((model_dir / METADATA_FILE).read_text())
-        pretrained = Pretrained(threads=threads) if metadata.get("combiner") else None
-        return cls(Network(model_dir / NETWORK_FILE, threads=threads), metadata, pretrained)
+        layers = Layers() if metadata.get("combiner") and (LAYERS_FOLDER / HEADS_FILE).exists() else None
+        pretrained = (
+            Pretrained(threads=threads, embeddings=layers is not None) if metadata.get("combiner") else None
+        )
+        return cls(Network(model_dir / NETWORK_FILE, threads=threads), metadata, pretrained, layers)
 
     def warm_up(self) -> None:
         """Run one short synthetic clip through every stage, so the first real clip does not pay
@@ -140,14 +179,27 @@ class Classifier:
         noise = np.random.default_rng(0).standard_normal(self.settings.sample_rate * 4).astype(np.float32)
         self.classify_samples(0.1 * noise)
 
-    def window_probabilities(self, samples: np.ndarray, windows: WindowFeatures) -> np.ndarray:
+    def hear(self, samples: np.ndarray) -> Heard | None:
+        """The pretrained network over the samples' back-to-back patches (None without one)."""
+        if self.pretrained is None:
+            return None
+        if self.layers is None:
+            scores, _ = self.pretrained.patch_outputs(samples)
+            return Heard(group_scores(scores))
+        outputs = self.pretrained.patch_layers(samples)
+        return Heard(group_scores(outputs.scores), self.layers.patch_layers(outputs))
+
+    def window_probabilities(
+        self, samples: np.ndarray, windows: WindowFeatures, heard: Heard | None = None
+    ) -> np.ndarray:
         """Each window's calibrated answer, before smoothing: the MFCC network's, or the
         combiner's over both networks."""
         calibrated = self.calibration.apply(self.network.predict(windows.features))
         if self.combiner is None or self.pretrained is None:
             return calibrated
-        groups = self.pretrained.window_groups(samples, windows.starts_s, windows.ends_s)
-        return self.combiner.apply(calibrated, groups)
+        heard = heard or self.hear(samples)
+        assert heard is not None
+        return self.combiner.apply(calibrated, window_means(heard.groups, windows.starts_s, windows.ends_s))
 
     def classify(
         self, path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S
@@ -163,9 +215,10 @@ class Classifier:
     def classify_samples(self, samples: np.ndarray) -> ClassificationResult:
         windows = extract(samples, self.settings)
         levels = window_levels_dbfs(samples, windows.starts_s, windows.ends_s, self.settings.sample_rate)
-        raw = self.window_probabilities(samples, windows)
+        heard = self.hear(samples)
+        raw = self.window_probabilities(samples, windows, heard)
         duration_s = round(len(samples) / self.settings.sample_rate, 3)
-        return self.assemble(raw, windows.starts_s, windows.ends_s, levels, duration_s)
+        return self.assemble(raw, windows.starts_s, windows.ends_s, levels, duration_s, heard)
 
     def assemble(
         self,
@@ -174,6 +227,7 @@ class Classifier:
         ends_s: np.ndarray,
         levels: np.ndarray,
         duration_s: float,
+        heard: Heard | None = None,
     ) -> ClassificationResult:
         """The result from each window's answer before smoothing and its level: smoothing, silence,
         the clip's answer, the merged timeline. Shared by the whole-file path and ml/streaming.py."""
@@ -196,16 +250,29 @@ class Classifier:
         best = int(overall.argmax())
         silent_s = float(durations[silent].sum())
         nearly_silent = bool(len(silent)) and silent_s >= SILENT_CLIP_SHARE * float(durations.sum())
+        segments = merge_runs(window_segments, self.uncertain_margin)
+        tracks = no_tracks()
+        if self.layers is not None and heard is not None and heard.layers is not None:
+            self.layers.describe(segments, heard.layers)
+            tracks = self.layers.tracks(heard.layers, duration_s)
         return ClassificationResult(
             label=SILENCE if nearly_silent else CLASS_NAMES[best],
             confidence=round(float(overall[best]), 4),
             probabilities=_as_dict(overall),
             duration_s=round(duration_s, 3),
             model_version=self.version,
-            segments=merge_runs(window_segments, self.uncertain_margin),
+            segments=segments,
             windows=window_segments,
             uncertain=bool(is_uncertain(overall, self.uncertain_margin)[0]) and not nearly_silent,
+            tracks=tracks,
         )
+
+
+def window_means(per_patch: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray) -> np.ndarray:
+    """Each window's mean over the patches whose centre lies in it (ml.pretrained.patch_windows)."""
+    return np.stack(
+        [per_patch[rows].mean(axis=0) for rows in patch_windows(len(per_patch), starts_s, ends_s)]
+    )
 
 
 def window_levels_dbfs(

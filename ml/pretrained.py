@@ -12,6 +12,7 @@ order) into a few kinds of sound; the combiner (ml/combiner.py) reads those grou
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from ml.audio import SAMPLE_RATE
 
 PATCH_SAMPLES = 15_600  # 0.975 s at 16 kHz: the network's input
 PATCH_S = PATCH_SAMPLES / SAMPLE_RATE
+THIRDS = 3  # time steps of the network's last layer in a patch
+THIRD_S = PATCH_S / THIRDS
 MODEL_FILE = "yamnet.tflite"
 CLASS_MAP_FILE = "yamnet_class_map.csv"
 DEFAULT_FOLDER = Path(__file__).resolve().parent / "models" / "yamnet"
@@ -105,6 +108,13 @@ def patch_windows(patch_count: int, starts_s: np.ndarray, ends_s: np.ndarray) ->
     return chosen
 
 
+@dataclass
+class PatchOutputs:
+    scores: np.ndarray  # (patches, 521)
+    embedding: np.ndarray  # (patches, 1024)
+    thirds: np.ndarray  # (patches * THIRDS, 1024): each third of a patch, in time order
+
+
 class Pretrained:
     """The loaded network; thread-safe (one interpreter, used under a lock)."""
 
@@ -129,21 +139,52 @@ class Pretrained:
             ),
             None,
         )
+        # The last layer before pooling: 3 steps of 0.325 s across the patch (x 2 bands), which
+        # the layered heads (ml/layers.py) read for tracks finer than a patch.
+        self._thirds = next(
+            (
+                d["index"]
+                for d in self._interpreter.get_tensor_details()
+                if d["name"].startswith("yamnet_frames/layer14/pointwise_conv/relu/Relu")
+            ),
+            None,
+        )
         self._lock = threading.Lock()
 
     def patch_outputs(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Class scores (patches, 521) and, if asked at load, embeddings (patches, 1024)."""
+        if not self.embeddings:
+            return self._run(samples, None), None
+        outputs = self.patch_layers(samples)
+        return outputs.scores, outputs.embedding
+
+    def patch_layers(self, samples: np.ndarray) -> PatchOutputs:
+        """Scores, embeddings and the embedding of each third of each patch (loaded with
+        embeddings=True)."""
+        if not self.embeddings:
+            raise ValueError("load the network with embeddings=True to read its layers")
+        count = len(patches(samples))
+        outputs = PatchOutputs(
+            np.zeros((count, 521), np.float32),
+            np.zeros((count, 1024), np.float32),
+            np.zeros((count * THIRDS, 1024), np.float32),
+        )
+        self._run(samples, outputs)
+        return outputs
+
+    def _run(self, samples: np.ndarray, outputs: PatchOutputs | None) -> np.ndarray:
         cut = patches(samples)
-        scores = np.zeros((len(cut), 521), dtype=np.float32)
-        embedded = np.zeros((len(cut), 1024), dtype=np.float32) if self.embeddings else None
+        scores = np.zeros((len(cut), 521), dtype=np.float32) if outputs is None else outputs.scores
         with self._lock:
             for i, patch in enumerate(cut):
                 self._interpreter.set_tensor(self._input, patch[None, :])
                 self._interpreter.invoke()
                 scores[i] = self._interpreter.get_tensor(self._scores)[0]
-                if embedded is not None:
-                    embedded[i] = self._interpreter.get_tensor(self._embedding)[0]
-        return scores, embedded
+                if outputs is not None:
+                    outputs.embedding[i] = self._interpreter.get_tensor(self._embedding)[0]
+                    thirds = self._interpreter.get_tensor(self._thirds)[0].mean(axis=1)
+                    outputs.thirds[i * THIRDS : (i + 1) * THIRDS] = thirds
+        return scores
 
     def window_groups(self, samples: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray) -> np.ndarray:
         """Each window's mean group scores over its patches: (windows, groups)."""

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, StreamChecks, open_stream
+from ml.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, AudioInfo, StreamChecks, open_stream
 from ml.features import FeatureSettings, mfcc_frames, normalise_windows, summarise
-from ml.inference import ClassificationResult, Classifier, Segment, window_levels_dbfs
-from ml.pretrained import PATCH_S, PATCH_SAMPLES, group_scores, patch_windows
+from ml.inference import ClassificationResult, Classifier, Heard, Segment, window_levels_dbfs, window_means
+from ml.pretrained import PATCH_S, PATCH_SAMPLES
 from ml.waveform import DEFAULT_COLUMNS, peaks
 
 BLOCK_S = 120.0
@@ -101,7 +101,9 @@ class WindowStream:
             self.frames = np.concatenate([self.frames, frames])
         self.next_frame = end
 
-    def _windows(self, starts: list[int], final: bool):
+    def _windows(
+        self, starts: list[int], final: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         rate = self.settings.sample_rate
         if not starts:
             empty = np.zeros(0)
@@ -134,38 +136,40 @@ class WindowStream:
 
 
 class PatchStream:
-    """The pretrained network's back-to-back patches of a signal that arrives in blocks, each
-    patch's group scores kept (the last patch padded with silence, as `ml.pretrained.patches`)."""
+    """The pretrained network's back-to-back patches of a signal that arrives in blocks, what each
+    patch was heard as kept (the last patch padded with silence, as `ml.pretrained.patches`)."""
 
     def __init__(self, classifier: Classifier):
-        self.pretrained = classifier.pretrained
+        self.classifier = classifier
         self.leftover = np.zeros(0, np.float32)
-        self.groups: list[np.ndarray] = []
+        self.heard: list[Heard] = []
 
     def add(self, block: np.ndarray, final: bool = False) -> None:
-        if self.pretrained is None:
+        if self.classifier.pretrained is None:
             return
         samples = np.concatenate([self.leftover, block])
         whole = len(samples) // PATCH_SAMPLES
-        if final and (len(samples) % PATCH_SAMPLES or not (whole or self.groups)):
+        if final and (len(samples) % PATCH_SAMPLES or not (whole or self.heard)):
             padded = np.zeros((whole + 1) * PATCH_SAMPLES, np.float32)
             padded[: len(samples)] = samples
             samples, whole = padded, whole + 1
         if whole:
-            scores, _ = self.pretrained.patch_outputs(samples[: whole * PATCH_SAMPLES])
-            self.groups.append(group_scores(scores))
+            heard = self.classifier.hear(samples[: whole * PATCH_SAMPLES])
+            assert heard is not None
+            self.heard.append(heard)
         self.leftover = samples[whole * PATCH_SAMPLES :].copy()
 
     @property
     def count(self) -> int:
-        return sum(len(g) for g in self.groups)
+        return sum(len(h.groups) for h in self.heard)
 
-    def window_groups(self, starts_s: np.ndarray, ends_s: np.ndarray) -> np.ndarray:
-        """Each window's mean over its patches, chosen as the whole-file path chooses them."""
-        per_patch = np.concatenate(self.groups)
-        return np.stack(
-            [per_patch[rows].mean(axis=0) for rows in patch_windows(len(per_patch), starts_s, ends_s)]
-        )
+    def joined(self) -> Heard | None:
+        """Everything heard so far, as one (kept joined, so the next call joins little)."""
+        if not self.heard:
+            return None
+        if len(self.heard) > 1:
+            self.heard = [Heard.joined(self.heard)]
+        return self.heard[0]
 
 
 class StreamingClassification:
@@ -219,12 +223,13 @@ class StreamingClassification:
         if combiner is None or self.classifier.pretrained is None:
             return calibrated, starts, ends, levels
         if ready_only:
-            heard = ends <= (self.patches.count - 0.5) * PATCH_S
-            calibrated, starts, ends, levels = calibrated[heard], starts[heard], ends[heard], levels[heard]
+            ready = ends <= (self.patches.count - 0.5) * PATCH_S
+            calibrated, starts, ends, levels = calibrated[ready], starts[ready], ends[ready], levels[ready]
             if not len(starts):
                 return calibrated, starts, ends, levels
-        groups = self.patches.window_groups(starts, ends)
-        return combiner.apply(calibrated, groups), starts, ends, levels
+        heard = self.patches.joined()
+        assert heard is not None
+        return combiner.apply(calibrated, window_means(heard.groups, starts, ends)), starts, ends, levels
 
     def partial(self) -> list[Segment]:
         raw, starts, ends, levels = self.raw_probabilities(ready_only=True)
@@ -281,7 +286,7 @@ def classify_stream(
     work.add(pending, final=True)
     duration_s = checks.finish()
     raw, starts, ends, levels = work.raw_probabilities(ready_only=False)
-    result = classifier.assemble(raw, starts, ends, levels, duration_s)
+    result = classifier.assemble(raw, starts, ends, levels, duration_s, work.patches.joined())
     result.waveform = work.waveform()
     return _described(result, duration_s, stream.info)
 
@@ -300,7 +305,7 @@ def _rebatched(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
         yield np.concatenate(pieces)
 
 
-def _described(result: ClassificationResult, duration_s: float, info) -> ClassificationResult:
+def _described(result: ClassificationResult, duration_s: float, info: AudioInfo) -> ClassificationResult:
     result.duration_s = round(duration_s, 3)
     result.sample_rate = info.sample_rate
     result.channels = info.channels

@@ -37,11 +37,22 @@ def test_json_lines_have_the_exact_shape_and_errors_do_not_stop_the_run(tmp_path
         "duration_s",
         "model_version",
         "segments",
+        "tracks",
     }
+    assert set(first["tracks"]) == {"speech", "music"}
+    assert all(set(span) >= {"start", "end"} for lane in first["tracks"].values() for span in lane)
     assert isinstance(first["uncertain"], bool)
     assert set(first["probabilities"]) == {"music", "speech", "noise"}
     assert first["duration_s"] == 7.0 and first["segments"][-1]["end"] == 7.0
-    assert set(first["segments"][0]) == {"start", "end", "label", "probabilities", "uncertain"}
+    assert set(first["segments"][0]) == {
+        "start",
+        "end",
+        "label",
+        "probabilities",
+        "uncertain",
+        "family",
+        "tags",
+    }
     assert error == {"path": str(bad), "error": "This is not an audio file we can read."}
     assert last["path"] == str(also_good) and len(last["segments"]) == 1
 

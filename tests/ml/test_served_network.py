@@ -34,11 +34,12 @@ def test_the_converted_network_answers_as_keras_on_real_audio(name):
     assert served.shape == (len(features), 3)
 
 
-def test_classifying_imports_no_tensorflow():
+def test_classifying_with_tracks_and_families_imports_no_tensorflow_pytorch_or_scikit_learn():
     code = (
         "import sys; from ml.inference import Classifier; "
         "result = Classifier.load().classify('tests/fixtures/speech.flac'); "
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')); "
+        "banned = ('tensorflow', 'keras', 'tf_keras', 'torch', 'sklearn'); "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in banned); "
         "print(result.label, loaded)"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
