@@ -117,6 +117,16 @@ class Classification(models.Model):
     mixed = models.BooleanField(default=False)
     uncertain = models.BooleanField(default=False)
     shares = models.JSONField(default=dict, blank=True)  # seconds per timeline label
+    # Where speech and where music are heard, as the model said: {"speech": [{"start", "end"}],
+    # "music": [{"start", "end", "level_db"?}]} (ml/layers.py).
+    tracks = models.JSONField(default=dict, blank=True)
+    # The owner said there is no music in this clip (a Correction keeps who and when).
+    no_music = models.BooleanField(default=False)
+    # As shown, by classify/clips/summary.py's rule (kept with the other summary fields):
+    has_music = models.BooleanField(default=False, db_index=True)
+    families = models.JSONField(default=list, blank=True)  # segments' families, in time order
+    music_under_s = models.FloatField(default=0.0)  # seconds of music heard under speech
+    music_level_db = models.FloatField(null=True, blank=True)  # its level relative to the speech
 
     class Meta:
         ordering = ["-created_at"]
@@ -143,6 +153,8 @@ class Segment(models.Model):
     probabilities = models.JSONField()
     corrected_label = models.CharField(max_length=16, blank=True)
     uncertain = models.BooleanField(default=False)
+    family = models.CharField(max_length=16, blank=True)  # ml/families.py; "" for silence
+    tags = models.JSONField(default=list, blank=True)  # [{"name", "score"}]: AudioSet classes
 
     class Meta:
         ordering = ["classification", "index"]
@@ -196,6 +208,8 @@ class LiveSession(models.Model):
     classified_s = models.FloatField(default=0.0)
     # [{"start", "end", "label", "probabilities", "uncertain"}, ...], times from the session's start
     windows = models.JSONField(default=list, blank=True)
+    # Where speech and music are heard so far: {"speech": [...], "music": [...]} (ml/layers.py).
+    tracks = models.JSONField(default=dict, blank=True)
     clip = models.ForeignKey(Clip, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True)
 
@@ -228,7 +242,7 @@ class LiveChunk(models.Model):
 class ModelVersion(models.Model):
     """A trained classifier: where its files are, what it learnt from, how it measured against
     the model that was active when it was trained, and whether it serves now (exactly one does).
-    Logic lives in classify/model_versions.py."""
+    Logic lives in classify/model_versions/."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued for training"
@@ -245,7 +259,7 @@ class ModelVersion(models.Model):
     corrections_used = models.PositiveIntegerField(default=0)
     correction_users = models.PositiveIntegerField(default=0)
     with_corrections = models.BooleanField(default=False)
-    # Storage folder holding model.tflite, model.keras and metadata.json (classify/storage.py).
+    # Storage folder holding model.tflite, model.keras and metadata.json (classify/infra/storage.py).
     files = models.CharField(max_length=200, blank=True)
     trained_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

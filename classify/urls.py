@@ -24,6 +24,11 @@ urlpatterns = [
         views.clip_segments,
         name="clip-segments",
     ),
+    re_path(
+        r"^clips/(?P<clip_id>[0-9]+)/tracks\.(?P<kind>csv|json|audacity)$",
+        views.clip_tracks,
+        name="clip-tracks",
+    ),
     path("api/uploads/", ResumableUploadsView.as_view(), name="api-upload-list"),
     path("api/uploads/<uuid:upload_id>/", ResumableUploadView.as_view(), name="api-upload-detail"),
     path("api/", include(router.urls)),

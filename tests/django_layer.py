@@ -1,9 +1,15 @@
-"""Autouse fixtures of the layers that use the database (imported by their conftests)."""
+"""Fixtures of the layers that use the database (imported by their conftests): alice and bob, whose
+clips must never mix, their clients, uploads."""
 
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+PASSWORD = "a-Long-and-unusual-passw0rd"
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +28,46 @@ def no_stray_database_sessions(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def process_clip(clip_id: int):
+    """A clip's worker-side body run here, as the worker's task runs it (its model, its keeper)."""
+    from classify.clips import processing
+    from classify.model_versions.loader import get_classifier
+    from classify.worker.keeper import holding
+
+    return processing.process_clip(clip_id, get_classifier, holding)
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", PASSWORD)
+
+
+@pytest.fixture
+def alice_browser(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def alice_api(alice):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    return api
+
+
+@pytest.fixture
+def bob_api(bob):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=bob).key}")
+    return api
+
+
+def as_upload(path, name: str | None = None, content_type: str = "audio/wav") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type=content_type)

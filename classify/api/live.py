@@ -11,7 +11,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from classify.api.serializers import ClipSerializer, ErrorSerializer, FieldErrorsSerializer
+from classify.api.serializers import ClipSerializer, ErrorSerializer, FieldErrorsSerializer, TracksSerializer
 from classify.clips import intake
 from classify.live import sessions
 from classify.models import Clip, LiveSession
@@ -51,11 +51,22 @@ class LiveWindowSerializer(serializers.Serializer):
 
 class LiveSessionSerializer(serializers.ModelSerializer):
     windows = LiveWindowSerializer(many=True)
+    tracks = TracksSerializer(help_text="where speech and where music are heard so far")
     clip = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = LiveSession
-        fields = ["id", "status", "received_s", "classified_s", "windows", "clip", "error", "created_at"]
+        fields = [
+            "id",
+            "status",
+            "received_s",
+            "classified_s",
+            "windows",
+            "tracks",
+            "clip",
+            "error",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

@@ -6,14 +6,39 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from classify.clips import public
+from classify.clips.corrections import NO_MUSIC
 from classify.models import Clip
 from ml import CLASS_NAMES, TIMELINE_LABELS
+from ml.families import FAMILIES
 
 
 class ProbabilitiesSerializer(serializers.Serializer):
     music = serializers.FloatField()
     speech = serializers.FloatField()
     noise = serializers.FloatField()
+
+
+class TagSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="an AudioSet class the pretrained network heard")
+    score = serializers.FloatField()
+
+
+class SpanSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+
+
+class MusicSpanSerializer(SpanSerializer):
+    level_db = serializers.FloatField(
+        required=False, help_text="music's level relative to the speech heard with it (negative: under it)"
+    )
+
+
+class TracksSerializer(serializers.Serializer):
+    """Where speech and where music are heard, overlapping where both are."""
+
+    speech = SpanSerializer(many=True)
+    music = MusicSpanSerializer(many=True)
 
 
 class SegmentSerializer(serializers.Serializer):
@@ -27,6 +52,10 @@ class SegmentSerializer(serializers.Serializer):
     probabilities = ProbabilitiesSerializer()
     corrected_label = serializers.ChoiceField(choices=TIMELINE_LABELS, allow_null=True)
     uncertain = serializers.BooleanField(help_text="the model hesitated here and nobody corrected it")
+    family = serializers.ChoiceField(
+        choices=FAMILIES, allow_null=True, help_text="what kind of music, speech or noise (null: silence)"
+    )
+    tags = TagSerializer(many=True, help_text="up to three AudioSet classes, strongest first")
 
 
 class SharesSerializer(serializers.Serializer):
@@ -60,7 +89,9 @@ class ProgressSerializer(serializers.Serializer):
 
 class CorrectionRequestSerializer(serializers.Serializer):
     label = serializers.ChoiceField(
-        choices=TIMELINE_LABELS, help_text="music, speech or noise; a segment may also be silence"
+        choices=(*TIMELINE_LABELS, NO_MUSIC),
+        help_text='music, speech or noise; a segment may also be silence; "no-music" (the whole clip): '
+        "there is no music here",
     )
     segment = serializers.IntegerField(
         required=False,
@@ -107,8 +138,22 @@ class ClipSerializer(serializers.Serializer):
     )
     shares = SharesSerializer(allow_null=True)
     probabilities = ProbabilitiesSerializer(allow_null=True)
+    has_music = serializers.BooleanField(
+        allow_null=True, help_text="music is heard somewhere, under speech or not"
+    )
+    music_under_speech_s = serializers.FloatField(
+        allow_null=True, help_text="seconds of music heard under speech"
+    )
+    music_level_db = serializers.FloatField(
+        allow_null=True, help_text="the music's level relative to the speech over it, in dB"
+    )
+    no_music = serializers.BooleanField(allow_null=True, help_text="the owner said there is no music here")
+    families = serializers.ListField(
+        child=serializers.ChoiceField(choices=FAMILIES), allow_null=True, help_text="heard, in time order"
+    )
     duration_s = serializers.FloatField(allow_null=True)
     segments = SegmentSerializer(many=True)
+    tracks = TracksSerializer(allow_null=True)
     progress = ProgressSerializer(
         allow_null=True, help_text="while processing: seconds done of the total, rate, time left"
     )
@@ -130,6 +175,7 @@ class ClipSerializer(serializers.Serializer):
         values = {
             **public.clip_row(clip),
             "segments": list(public.segment_rows(clip.result, prefetched=True)),
+            "tracks": public.shown_tracks(clip.result) if clip.result else None,
             "progress": clip.progress if clip.status == Clip.Status.PROCESSING and clip.progress else None,
             "created_at": dates.to_representation(clip.created_at),
             "finished_at": dates.to_representation(clip.finished_at) if clip.finished_at else None,
@@ -159,6 +205,11 @@ class HistoryRowSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
     uncertain = serializers.BooleanField(allow_null=True)
     mixed = serializers.BooleanField(allow_null=True)
+    has_music = serializers.BooleanField(allow_null=True)
+    music_under_speech_s = serializers.FloatField(allow_null=True)
+    music_level_db = serializers.FloatField(allow_null=True)
+    no_music = serializers.BooleanField(allow_null=True)
+    families = serializers.ListField(child=serializers.ChoiceField(choices=FAMILIES), allow_null=True)
     music_s = serializers.FloatField(allow_null=True)
     speech_s = serializers.FloatField(allow_null=True)
     noise_s = serializers.FloatField(allow_null=True)
@@ -186,6 +237,17 @@ class SegmentRowSerializer(serializers.Serializer):
     music = serializers.FloatField()
     speech = serializers.FloatField()
     noise = serializers.FloatField()
+    family = serializers.ChoiceField(choices=FAMILIES, allow_null=True)
+    tags = TagSerializer(many=True)
+
+
+class TrackRowSerializer(serializers.Serializer):
+    """One row of a clip's tracks export: where speech or music is heard."""
+
+    lane = serializers.ChoiceField(choices=["speech", "music"])
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    level_db = serializers.FloatField(allow_null=True)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ from classify.api.serializers import (
     FieldErrorsSerializer,
     HistoryRowSerializer,
     SegmentRowSerializer,
+    TrackRowSerializer,
 )
 from classify.clips import filters, history_export, intake, removal, segment_export
 from classify.clips.corrections import CorrectionRefused, CorrectionThrottled, correct
@@ -28,6 +29,7 @@ from classify.clips.filters import filter_clips
 from classify.infra.ranged import audio_response
 from classify.models import Clip, Segment
 from ml import TIMELINE_LABELS
+from ml.families import FAMILIES
 
 # Refusals every endpoint can answer with, documented so clients (and the schema fuzz) know them.
 UNAUTHORISED = {401: ErrorSerializer, 403: ErrorSerializer}
@@ -58,6 +60,8 @@ LIST_PARAMETERS = [
     OpenApiParameter(
         "uncertain", enum=list(filters.FLAGS), description="the model hesitated on what decides the answer"
     ),
+    OpenApiParameter("has_music", enum=list(filters.FLAGS), description="music heard, under speech or not"),
+    OpenApiParameter("family", enum=list(FAMILIES), description="a family of sounds heard in the clip"),
     OpenApiParameter("ordering", enum=list(filters.ORDERINGS), description="newest first by default"),
     OpenApiParameter("search", str, description="part of the file name"),
 ]
@@ -222,6 +226,33 @@ class ClipViewSet(
             **BAD_REQUEST,
         },
     )
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("type", enum=[*segment_export.KINDS], description="file type, json by default"),
+            OpenApiParameter(
+                "lane", enum=[*segment_export.LANES], description="audacity: which lane (music by default)"
+            ),
+        ],
+        responses={
+            (200, "application/json"): TrackRowSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/plain"): OpenApiTypes.STR,
+            **NOT_FOUND,
+            **UNAUTHORISED,
+            **BAD_REQUEST,
+        },
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def tracks(self, request, pk=None):
+        """Where speech and where music are heard, as CSV, JSON or one lane as an Audacity label track."""
+        kind = request.query_params.get("type", "json")
+        lane = request.query_params.get("lane", "music")
+        if kind not in segment_export.KINDS:
+            raise ValidationError({"type": [f"Choose one of {', '.join(segment_export.KINDS)}."]})
+        if lane not in segment_export.LANES:
+            raise ValidationError({"lane": [f"Choose one of {', '.join(segment_export.LANES)}."]})
+        return segment_export.tracks_response(self.get_object(), kind, lane)
+
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def segments(self, request, pk=None):
         """The clip's timeline as CSV, JSON or an Audacity label track, each segment as shown."""

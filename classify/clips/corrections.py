@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from classify.clips import summary
@@ -26,10 +27,15 @@ class CorrectionThrottled(CorrectionRefused):
         self.wait_s = wait_s
 
 
-def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) -> Correction:
+# "There is no music here": a correction of the whole clip's music track, kept like the others.
+NO_MUSIC = "no-music"
+
+
+def correct(clip: Clip, user: User, new_label: str, segment_index: int | None = None) -> Correction:
     """Record that the clip (or one of its segments) is really `new_label` (a segment may also be
-    silence), and update what the clip is shown as (classify/clips/summary.py)."""
-    allowed = CLASS_NAMES if segment_index is None else TIMELINE_LABELS
+    silence; the whole clip may be NO_MUSIC), and update what the clip is shown as
+    (classify/clips/summary.py)."""
+    allowed = (*CLASS_NAMES, NO_MUSIC) if segment_index is None else TIMELINE_LABELS
     if new_label not in allowed:
         what = "the clip" if segment_index is None else "a segment"
         raise CorrectionRefused(f"The label of {what} must be one of {', '.join(allowed)}.")
@@ -44,7 +50,11 @@ def correct(clip: Clip, user, new_label: str, segment_index: int | None = None) 
         # One correction of a clip at a time: each stores a summary computed from the segments it
         # sees, so two at once (two tabs) could each miss the other's.
         result = Classification.objects.select_for_update().get(pk=result.pk)
-        if segment_index is None:
+        if new_label == NO_MUSIC:
+            segment, old_label = None, "music"
+            result.no_music = True
+            result.save(update_fields=["no_music"])
+        elif segment_index is None:
             segment = None
             old_label = result.corrected_label or result.label
             result.corrected_label = new_label
@@ -93,11 +103,11 @@ class ExportSummary:
 
 def latest_corrections():
     """The newest correction per (clip, segment): later ones supersede earlier ones."""
-    seen: set[tuple[int, int | None]] = set()
+    seen: set[tuple[int, int | None, bool]] = set()
     for correction in Correction.objects.select_related("clip__owner", "segment", "classification").order_by(
         "-created_at", "-id"
     ):
-        key = (correction.clip_id, correction.segment_id)
+        key = (correction.clip_id, correction.segment_id, correction.new_label == NO_MUSIC)
         if key not in seen:
             seen.add(key)
             yield correction

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from classify.models import Clip
 from ml import TIMELINE_LABELS
+from ml.families import FAMILIES
 
 FLAGS = ("true", "false")
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -17,6 +18,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "status": tuple(Clip.Status.values),
     "mixed": FLAGS,
     "uncertain": FLAGS,
+    "has_music": FLAGS,
+    "family": FAMILIES,
 }
 # ?ordering= values: newest first by default.
 ORDERINGS = {
@@ -40,7 +43,8 @@ def unknown_values(params: Mapping[str, str]) -> dict[str, list[str]]:
 
 
 def filter_clips(clips, params: Mapping[str, str]):
-    """Apply ?label=, ?status=, ?mixed=, ?uncertain=, ?search= (part of the file name) and
+    """Apply ?label=, ?status=, ?mixed=, ?uncertain=, ?has_music=, ?family= (heard in the clip),
+    ?search= (part of the file name) and
     ?ordering=; unknown values are ignored here (a bookmarked URL keeps working; the API refuses
     them first)."""
     label = params.get("label", "")
@@ -49,7 +53,10 @@ def filter_clips(clips, params: Mapping[str, str]):
     status = params.get("status", "")
     if status in Clip.Status.values:
         clips = clips.filter(status=status)
-    for flag in ("mixed", "uncertain"):
+    family = params.get("family", "")
+    if family in FAMILIES:
+        clips = clips.filter(result__families__contains=[family])
+    for flag in ("mixed", "uncertain", "has_music"):
         if params.get(flag, "") in FLAGS:
             clips = clips.filter(**{f"result__{flag}": params[flag] == "true"})
     search = params.get("search", "").strip()

@@ -1,10 +1,14 @@
-"""A clip's task body in the worker: claim it, classify it with the active model, store the result
-under the lease (classify/clips/state.py), or fail it with a message its owner can read."""
+"""A clip's worker-side body: claim it, classify it with the active model, store the result under
+the lease (classify/clips/state.py), or fail it with a message its owner can read. The task
+(classify/worker/tasks.py) hands in the worker's model and its lease keeper's registration."""
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,10 +18,9 @@ from django.utils import timezone
 
 from classify.clips import state, summary
 from classify.infra import storage
-from classify.model_versions.loader import get_classifier
 from classify.models import Classification, Clip, Segment
-from classify.worker.keeper import holding
 from ml.audio import AudioDecodeError
+from ml.inference import ClassificationResult, Classifier
 from ml.streaming import Progress, classify_stream
 
 logger = logging.getLogger(__name__)
@@ -29,11 +32,19 @@ class ProcessOutcome:
     status: str
     detail: str = ""
 
+    def __str__(self) -> str:
+        return f"clip {self.clip_id}: {self.status} {self.detail}".strip()
 
-def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classification | None:
+
+def store_result(
+    clip: Clip, result: ClassificationResult, processing_s: float, lease: uuid.UUID | None = None
+) -> Classification | None:
     """Keep one classification per (clip, model version) with its segments, and point the clip
     at it: only the fields this step owns are written. With a lease token, only while that lease
-    is still held (a worker whose lease expired and was taken back stores nothing): None then."""
+    is still held (a worker whose lease expired and was taken back stores nothing): None then.
+
+    Classifying a clip again with the same model keeps its owner's corrections: a timeline that
+    came out the same keeps its segment rows (and so their corrections), updated in place."""
     with transaction.atomic():
         if lease is not None and not state.holds(clip.pk, lease):
             return None
@@ -46,21 +57,10 @@ def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classif
                 "probabilities": result.probabilities,
                 "processing_s": round(processing_s, 4),
                 "model_uncertain": result.uncertain,
+                "tracks": result.tracks,
             },
         )
-        classification.segments.all().delete()
-        Segment.objects.bulk_create(
-            Segment(
-                classification=classification,
-                index=i,
-                start=segment.start,
-                end=segment.end,
-                label=segment.label,
-                probabilities=segment.probabilities,
-                uncertain=segment.uncertain,
-            )
-            for i, segment in enumerate(result.segments)
-        )
+        keep_segments(classification, result)
         summary.refresh(classification)
         state.finish(
             clip.pk,
@@ -72,6 +72,28 @@ def store_result(clip: Clip, result, processing_s: float, lease=None) -> Classif
             waveform=result.waveform,
         )
     return classification
+
+
+def keep_segments(classification: Classification, result: ClassificationResult) -> None:
+    """The result's timeline as Segment rows. The same runs as stored (same times and labels)
+    are updated in place, so corrections that point at them stay; another timeline replaces them."""
+    stored = list(classification.segments.order_by("index"))
+    same = len(stored) == len(result.segments) and all(
+        (row.start, row.end, row.label) == (new.start, new.end, new.label)
+        for row, new in zip(stored, result.segments)
+    )
+    if not same:
+        classification.segments.all().delete()
+        stored = [Segment(classification=classification, index=i) for i in range(len(result.segments))]
+    for row, new in zip(stored, result.segments):
+        row.start, row.end, row.label = new.start, new.end, new.label
+        row.probabilities, row.uncertain = new.probabilities, new.uncertain
+        row.family, row.tags = new.family or "", new.tags
+    fields = ["probabilities", "uncertain", "family", "tags"]
+    if same:
+        Segment.objects.bulk_update(stored, fields)
+    else:
+        Segment.objects.bulk_create(stored)
 
 
 # A report is written after the block that passes this many seconds (a block takes well under a
@@ -107,17 +129,20 @@ class ProgressReport:
         )
 
 
-def process_clip(clip_id: int) -> ProcessOutcome:
-    """The task's body: claim (under a lease the worker's keeper renews), classify, store.
-    Undecodable audio fails the clip with the decoder's message; anything unexpected fails it
-    with a generic one and is logged; a task timeout (django-q2 raises it as SystemExit) gives
-    the clip back for another try, or fails it after the last."""
+Holding = Callable[[int, uuid.UUID], AbstractContextManager[None]]
+
+
+def process_clip(clip_id: int, load_classifier: Callable[[], Classifier], holding: Holding) -> ProcessOutcome:
+    """The task's body: claim (under a lease the worker's keeper renews while `holding`),
+    classify, store. Undecodable audio fails the clip with the decoder's message; anything
+    unexpected fails it with a generic one and is logged; a task timeout (django-q2 raises it as
+    SystemExit) gives the clip back for another try, or fails it after the last."""
     token = state.claim(clip_id)
     if token is None:
         return ProcessOutcome(clip_id, "skipped", "not queued (taken, finished or deleted)")
     clip = Clip.objects.get(pk=clip_id)
     with holding(clip_id, token):
-        classifier = get_classifier()  # loaded once per worker; not part of this clip's time
+        classifier = load_classifier()  # loaded once per worker; not part of this clip's time
         started = time.perf_counter()
         report = ProgressReport(clip_id, token, started)
         try:

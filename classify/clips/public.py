@@ -31,7 +31,22 @@ def segment_row(segment: Segment, clip_corrected_label: str = "") -> dict[str, A
         or None,
         "uncertain": summary.segment_unsure(segment.uncertain, segment.corrected_label, clip_corrected_label),
         "probabilities": {name: round(segment.probabilities.get(name, 0.0), 4) for name in CLASS_NAMES},
+        "family": shown_family(segment, clip_corrected_label),
+        "tags": segment.tags or [],
     }
+
+
+def shown_family(segment: Segment, clip_corrected_label: str = "") -> str | None:
+    """A segment's family while it keeps the model's class (ml/families.py: a family never
+    contradicts its class)."""
+    shown = summary.shown_segment_label(segment.label, segment.corrected_label, clip_corrected_label)
+    return (segment.family or None) if shown == segment.label else None
+
+
+def shown_tracks(result: Classification) -> dict[str, list[dict]]:
+    """Where speech and music are heard; no music once the owner said there is none."""
+    tracks = result.tracks or {}
+    return {"speech": tracks.get("speech", []), "music": [] if result.no_music else tracks.get("music", [])}
 
 
 def segment_rows(result: Classification | None, prefetched: bool = False) -> Iterator[dict[str, Any]]:
@@ -50,9 +65,7 @@ def segment_rows(result: Classification | None, prefetched: bool = False) -> Ite
 def answer_fields(result: Classification | None) -> dict[str, Any]:
     """What a clip is answered with, from the summary stored on its result (no segment query)."""
     if result is None:
-        return dict.fromkeys(
-            ("label", "answer", "model_label", "corrected_label", "confidence", "uncertain", "mixed")
-        ) | {"shares": None, "probabilities": None, "model_version": None, "processing_s": None}
+        return dict.fromkeys(ANSWER_FIELDS)
     shown = summary.stored(result)
     return {
         "label": shown.shown_label,
@@ -64,9 +77,21 @@ def answer_fields(result: Classification | None) -> dict[str, Any]:
         "mixed": result.mixed,
         "shares": {name: shown.shares.get(name, 0.0) for name in TIMELINE_LABELS},
         "probabilities": {name: result.probabilities.get(name) for name in CLASS_NAMES},
+        "has_music": shown.layers.has_music,
+        "music_under_speech_s": shown.layers.music_under_s,
+        "music_level_db": shown.layers.music_level_db,
+        "no_music": result.no_music,
+        "families": list(shown.layers.families),
         "model_version": result.model_version,
         "processing_s": result.processing_s,
     }
+
+
+ANSWER_FIELDS = (
+    *("label", "answer", "model_label", "corrected_label", "confidence", "uncertain", "mixed", "shares"),
+    *("probabilities", "has_music", "music_under_speech_s", "music_level_db", "no_music", "families"),
+    *("model_version", "processing_s"),
+)
 
 
 def clip_row(clip: Clip) -> dict[str, Any]:
@@ -92,6 +117,7 @@ def flat(row: dict[str, Any]) -> dict[str, Any]:
             out.update({f"{name}_s": (value or {}).get(name) for name in TIMELINE_LABELS})
         elif key == "probabilities":
             out.update({name: (value or {}).get(name) for name in CLASS_NAMES})
+
         else:
             out[key] = value
     return out

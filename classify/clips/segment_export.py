@@ -15,7 +15,11 @@ from classify.models import Clip
 from ml import CLASS_NAMES
 
 KINDS = {"csv": "csv", "json": "json", "audacity": "txt"}  # Audacity's: start, end, label (tabs)
-FIELDS = ["index", "start", "end", "label", "model_label", "corrected", "uncertain", *CLASS_NAMES]
+FIELDS = [
+    *("index", "start", "end", "label", "model_label", "corrected", "uncertain"),
+    *CLASS_NAMES,
+    *("family", "tags"),
+]
 
 
 def rows(clip: Clip) -> Iterator[dict[str, Any]]:
@@ -37,3 +41,31 @@ def response(clip: Clip, kind: str) -> StreamingHttpResponse:
     if kind == "audacity":
         return streamed.attachment(audacity_lines(clip), "text/plain; charset=utf-8", filename)
     return streamed.response(rows(clip), FIELDS, kind, filename)
+
+
+LANES = ("speech", "music")
+TRACK_FIELDS = ["lane", "start", "end", "level_db"]
+
+
+def track_rows(clip: Clip, lanes: tuple[str, ...] = LANES) -> Iterator[dict[str, Any]]:
+    """Where speech and where music are heard, as shown (classify/clips/public.py), lane by lane."""
+    if clip.result is None:
+        return
+    tracks = public.shown_tracks(clip.result)
+    for lane in lanes:
+        for span in tracks[lane]:
+            yield {"lane": lane, "start": span["start"], "end": span["end"], "level_db": span.get("level_db")}
+
+
+def tracks_response(clip: Clip, kind: str, lane: str = "music") -> StreamingHttpResponse:
+    """The tracks as CSV or JSON (both lanes), or one lane as an Audacity label track."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in PurePath(clip.original_filename).stem)
+    if kind == "audacity":
+        lines = (
+            f"{row['start']:.3f}\t{row['end']:.3f}\t{lane}"
+            + (f" {row['level_db']:+.0f} dB" if row["level_db"] is not None else "")
+            + "\n"
+            for row in track_rows(clip, (lane,))
+        )
+        return streamed.attachment(lines, "text/plain; charset=utf-8", f"{stem or 'clip'}-{lane}.txt")
+    return streamed.response(track_rows(clip), TRACK_FIELDS, kind, f"{stem or 'clip'}-tracks.{kind}")

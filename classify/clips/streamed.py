@@ -28,11 +28,20 @@ class _Line:
         return text
 
 
+def cell(value: Any) -> Any:
+    """A value as one spreadsheet cell: a list joined with "; " (tags as "Rain 0.61")."""
+    if isinstance(value, list):
+        return "; ".join(
+            f"{item['name']} {item['score']}" if isinstance(item, dict) else str(item) for item in value
+        )
+    return spreadsheet_safe(value)
+
+
 def csv_lines(rows: Iterable[dict[str, Any]], fields: list[str]) -> Iterator[str]:
     writer = csv.DictWriter(_Line(), fieldnames=fields, extrasaction="ignore")
     yield writer.writeheader()
     for row in rows:
-        yield writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
+        yield writer.writerow({key: cell(value) for key, value in row.items()})
 
 
 def json_lines(rows: Iterable[dict[str, Any]], fields: list[str]) -> Iterator[str]:

@@ -13,6 +13,11 @@
   shares ("Speech 24 s · music 13 s"), never one confident label; a correction of the whole clip
   by its owner ends that (the owner's word is the answer).
 - A clip whose timeline is all silence is shown as silence.
+- **Layers**: where speech and where music are heard (the model's tracks; none of music once
+  its owner said "there is no music here"). Music under speech is the time both are heard; a clip
+  answered speech with at least MIXED_MIN_S of music under it is answered "Speech with music
+  under it · music 40 s at about -14 dB". A segment's family shows while the segment keeps the
+  model's class (a correction to another class leaves it without one).
 - **Unsure**: a clip is unsure when a segment that decides its answer is unsure (a segment of
   its label, or of any class holding a share of a mixed clip) and nobody corrected it; a clip
   whose deciding segments are all sure is not. Only when no segment carries the label (a timeline
@@ -53,6 +58,7 @@ class Span:
     corrected_label: str = ""
     uncertain: bool = False
     clip_corrected_label: str = ""
+    family: str = ""
 
     @property
     def shown(self) -> str:
@@ -64,6 +70,45 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Layered:
+    """Music under speech, and the families heard, as shown."""
+
+    has_music: bool = False
+    music_under_s: float = 0.0
+    music_level_db: float | None = None
+    families: tuple[str, ...] = ()
+
+    def under_speech(self) -> str:
+        """ "music 40 s at about -14 dB" ("" when there is not enough to say)."""
+        if self.music_under_s < MIXED_MIN_S:
+            return ""
+        level = f" at about {self.music_level_db:+.0f} dB" if self.music_level_db is not None else ""
+        return f"music {spoken_seconds(self.music_under_s)}{level}"
+
+
+def overlap_s(first: list[dict], second: list[dict]) -> float:
+    return sum(max(0.0, min(a["end"], b["end"]) - max(a["start"], b["start"])) for a in first for b in second)
+
+
+def layered(tracks: dict | None, no_music: bool, spans: Iterable[Span] = ()) -> Layered:
+    """The layers as shown from the model's tracks, the owner's "no music" and the timeline."""
+    speech = (tracks or {}).get("speech", [])
+    music = [] if no_music else (tracks or {}).get("music", [])
+    leveled = [(m["end"] - m["start"], m["level_db"]) for m in music if m.get("level_db") is not None]
+    weight = sum(seconds for seconds, _ in leveled)
+    families: list[str] = []
+    for span in spans:
+        if span.family and span.shown == span.label and span.family not in families:
+            families.append(span.family)
+    return Layered(
+        has_music=bool(music),
+        music_under_s=round(overlap_s(speech, music), 2),
+        music_level_db=round(sum(s * level for s, level in leveled) / weight, 1) if weight else None,
+        families=tuple(families),
+    )
+
+
+@dataclass(frozen=True)
 class Summary:
     shown_label: str
     mixed: bool
@@ -72,9 +117,18 @@ class Summary:
     holding: list[str]  # classes holding a real share, largest first
     # The answer is the owner's: a clip correction, or segment corrections that changed it.
     by_owner: bool = False
+    layers: Layered = Layered()
+
+    @property
+    def music_under(self) -> str:
+        """ "music 40 s at about -14 dB" for speech with music under it, else ""."""
+        return self.layers.under_speech() if self.shown_label == "speech" and not self.mixed else ""
 
     def headline(self) -> str:
-        """ "Speech 24 s · music 13 s" for a mixed clip, else the shown label."""
+        """ "Speech 24 s · music 13 s" for a mixed clip, "Speech with music under it · music 40 s at
+        about -14 dB" for speech over music, else the shown label."""
+        if self.music_under:
+            return f"Speech with music under it · {self.music_under}"
         if not self.mixed:
             return self.shown_label
         parts = [f"{name} {spoken_seconds(self.shares[name])}" for name in self.holding]
@@ -175,22 +229,34 @@ def stored(result) -> Summary:
         shares,
         holding_shares(shares),
         by_owner=bool(result.corrected_label) or owners_answer(shown_label, result.mixed, result.label),
+        layers=Layered(result.has_music, result.music_under_s, result.music_level_db, tuple(result.families)),
     )
 
 
 def summarize_result(result, segments: Iterable | None = None) -> Summary:
     """The summary of a Classification row and its segments (prefetched ones, where they were)."""
     rows = result.segments.all() if segments is None else segments
-    spans = [Span(s.start, s.end, s.label, s.corrected_label, s.uncertain) for s in rows]
-    return summarize(result.label, result.corrected_label, result.model_uncertain, spans)
+    spans = [
+        Span(s.start, s.end, s.label, s.corrected_label, s.uncertain, result.corrected_label, s.family)
+        for s in rows
+    ]
+    found = summarize(result.label, result.corrected_label, result.model_uncertain, spans)
+    return replace(found, layers=layered(result.tracks, result.no_music, spans))
 
 
 def refresh(result) -> Summary:
-    """Store a result's summary on its row (shown_label, mixed, uncertain, shares): what filters,
-    history and exports read. Called when the result is saved and after every correction, so it
-    reads the segments from the database: a list prefetched before a correction is stale."""
+    """Store a result's summary on its row (shown label, mixed, unsure, shares, layers): what
+    filters, history and exports read. Called when the result is saved and after every correction,
+    so it reads the segments from the database: a list prefetched before a correction is stale."""
     summary = summarize_result(result, result.segments.order_by("index"))
     result.shown_label, result.mixed = summary.shown_label, summary.mixed
     result.uncertain, result.shares = summary.uncertain, summary.shares
-    result.save(update_fields=["shown_label", "mixed", "uncertain", "shares"])
+    result.has_music, result.music_under_s = summary.layers.has_music, summary.layers.music_under_s
+    result.music_level_db, result.families = summary.layers.music_level_db, list(summary.layers.families)
+    result.save(
+        update_fields=[
+            *("shown_label", "mixed", "uncertain", "shares"),
+            *("has_music", "music_under_s", "music_level_db", "families"),
+        ]
+    )
     return summary

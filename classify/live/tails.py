@@ -47,5 +47,26 @@ def classify_tail(session_id) -> None:
             return
         kept = [w for w in current.windows if w["start"] < start_s - 1e-6]
         current.windows = kept + fresh
+        current.tracks = joined_tracks(current.tracks, result.tracks, start_s)
         current.classified_s = total_s
-        current.save(update_fields=["windows", "classified_s"])
+        current.save(update_fields=["windows", "tracks", "classified_s"])
+
+
+def joined_tracks(kept: dict, fresh: dict, start_s: float) -> dict:
+    """The tracks before the tail (cut at its start) followed by the tail's own, in session time;
+    a span that runs into the tail joins the tail's first one."""
+    out = {}
+    for lane in ("speech", "music"):
+        before = [
+            {**span, "end": min(span["end"], start_s)}
+            for span in kept.get(lane, [])
+            if span["start"] < start_s
+        ]
+        after = [
+            {**span, "start": round(span["start"] + start_s, 3), "end": round(span["end"] + start_s, 3)}
+            for span in fresh.get(lane, [])
+        ]
+        if before and after and after[0]["start"] - before[-1]["end"] < 1e-3:
+            after[0] = {**after[0], "start": before.pop()["start"]}
+        out[lane] = before + after
+    return out

@@ -1,5 +1,5 @@
 """The classifier a worker serves with: the active model version, loaded once per process and
-again only when the active version changes (classify/model_versions.py). TensorFlow is imported
+again only when the active version changes (classify/model_versions/registry.py). TensorFlow is imported
 here, in the worker, never when the web process starts."""
 
 from __future__ import annotations

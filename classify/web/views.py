@@ -21,6 +21,7 @@ from classify.infra.ranged import audio_response
 from classify.models import Clip
 from classify.web.forms import UploadForm
 from ml import CLASS_NAMES, TIMELINE_LABELS
+from ml.families import FAMILIES
 
 
 def home(request):
@@ -89,8 +90,10 @@ def history(request):
             ],
             "summary": history_summary(mine),
             "filters": {
-                key: request.GET.get(key, "") for key in ("label", "status", "search", "mixed", "uncertain")
+                key: request.GET.get(key, "")
+                for key in ("label", "status", "search", "mixed", "uncertain", "has_music", "family")
             },
+            "families": FAMILIES,
             "query": query.urlencode(),
             "sort": sort_links(request.GET, query.urlencode()),
             "labels": TIMELINE_LABELS,
@@ -169,6 +172,45 @@ def answer_context(result) -> dict:
     }
 
 
+def lanes(result, duration_s: float | None) -> list[tuple[str, list[dict]]]:
+    """The speech and music tracks as shown, with their place on the lanes in percent."""
+    if result is None:
+        return []
+    tracks = public.shown_tracks(result)
+    total = duration_s or 1.0
+    return [
+        (
+            lane,
+            [
+                {
+                    **span,
+                    "level_db": span.get("level_db"),
+                    "left_pct": f"{100 * span['start'] / total:.3f}",
+                    "width_pct": f"{100 * (span['end'] - span['start']) / total:.3f}",
+                }
+                for span in tracks[lane]
+            ],
+        )
+        for lane in ("speech", "music")
+    ]
+
+
+def families_sentence(segments: list[dict]) -> str:
+    """ "noise: rain and wind, then a crowd · music: singing": each class's families in the order
+    they are first heard (a family named as its class, like speech, is left out)."""
+    by_class: dict[str, list[str]] = {}
+    for segment in segments:
+        family = segment.get("family")
+        if family and family != segment["label"] and family not in by_class.setdefault(segment["label"], []):
+            by_class[segment["label"]].append(family)
+    return " · ".join(
+        f"{name}: {', then '.join(FAMILY_WORDS.get(f, f) for f in families)}"
+        for name, families in by_class.items()
+        if families
+    )
+
+
+FAMILY_WORDS = {"water-weather": "water or weather", "other-noise": "other noise", "crowd": "a crowd"}
 SEGMENTS_PER_PAGE = 100
 ZOOM_FROM_S = 120  # clips longer than this get the zoomable detail view
 
@@ -188,6 +230,8 @@ def clip_detail(request, clip_id: int):
             else "",
             **answer_context(clip.result),
             "segments": segments,
+            "lanes": lanes(clip.result, clip.duration_s),
+            "families_sentence": families_sentence(segments),
             "listed": listed,
             "zoom": bool(clip.result) and (clip.duration_s or 0) > ZOOM_FROM_S,
             "zoom_spans": [(600, "10 min"), (60, "1 min"), (10, "10 s")],
@@ -238,6 +282,13 @@ def history_download(request, kind: str):
 @login_required
 def clip_segments(request, clip_id: str, kind: str):
     return segment_export.response(_own_clip(request, int(clip_id)), kind)
+
+
+@login_required
+def clip_tracks(request, clip_id: str, kind: str):
+    lane = request.GET.get("lane", "music")
+    lane = lane if lane in segment_export.LANES else "music"
+    return segment_export.tracks_response(_own_clip(request, int(clip_id)), kind, lane)
 
 
 @login_required

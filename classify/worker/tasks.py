@@ -3,15 +3,15 @@ which names them."""
 
 from __future__ import annotations
 
-from classify.clips import removal, resumable, state
+from classify.clips import processing, removal, resumable, state
 from classify.live import sessions, tails
 from classify.model_versions import training
-from classify.worker import processing
+from classify.model_versions.loader import get_classifier
+from classify.worker.keeper import holding
 
 
 def classify_clip(clip_id: int) -> str:
-    outcome = processing.process_clip(clip_id)
-    return f"clip {outcome.clip_id}: {outcome.status} {outcome.detail}".strip()
+    return str(processing.process_clip(clip_id, get_classifier, holding))
 
 
 def classify_live(session_id: str) -> str:

@@ -34,7 +34,25 @@
     return reply;
   }
 
-  function draw(windows) {
+  function drawLanes(tracks, total) {
+    ["speech", "music"].forEach((lane) => {
+      const body = panel.querySelector(`[data-live-lane="${lane}"]`);
+      if (!body) return;
+      body.innerHTML = "";
+      ((tracks || {})[lane] || []).forEach((span) => {
+        const bar = document.createElement("span");
+        bar.className = "track " + lane + (span.level_db !== undefined && span.level_db < 0 ? " under" : "");
+        bar.dataset.track = lane;
+        bar.style.left = (100 * span.start) / total + "%";
+        bar.style.width = (100 * (span.end - span.start)) / total + "%";
+        bar.title = lane + " " + span.start.toFixed(1) + "–" + span.end.toFixed(1) + " s"
+          + (span.level_db !== undefined ? ", about " + Math.round(span.level_db) + " dB against the speech" : "");
+        body.appendChild(bar);
+      });
+    });
+  }
+
+  function draw(windows, tracks) {
     if (!windows.length) return;
     const last = windows[windows.length - 1];
     label.textContent = last.uncertain ? "unsure" : last.label;
@@ -50,6 +68,7 @@
       seg.title = w.start.toFixed(1) + "–" + w.end.toFixed(1) + " s: " + w.label;
       timeline.appendChild(seg);
     });
+    drawLanes(tracks, total);
   }
 
   async function start() {
@@ -69,7 +88,7 @@
       pending.forEach((block) => { chunk.set(block, offset); offset += block.length; });
       pending = []; count = 0;
       sending = sending.then(() => post(api + session.id + "/chunks/", wav(chunk), "audio/wav"))
-        .then((reply) => draw(reply.windows))
+        .then((reply) => draw(reply.windows, reply.tracks))
         .catch((error) => { note.textContent = "Live classification stopped: " + error.message; stop(); });
     };
     state = { session, stream, context, waitForChunks: () => sending };

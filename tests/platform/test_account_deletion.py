@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from classify.clips import intake
 from classify.models import Classification, Clip, Correction
-from tests.conftest import PASSWORD, as_upload
+from tests.django_layer import PASSWORD, as_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

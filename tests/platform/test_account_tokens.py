@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.conftest import PASSWORD
+from tests.django_layer import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from rest_framework.authtoken.models import Token
 
-from tests.conftest import PASSWORD
+from tests.django_layer import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

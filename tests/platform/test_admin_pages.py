@@ -18,8 +18,8 @@ from classify.clips import state as clip_state
 from classify.live import sessions
 from classify.model_versions import training
 from classify.models import Clip, ModelVersion
-from classify.worker import processing
-from tests.conftest import FIXTURES, as_upload
+from tests.conftest import FIXTURES
+from tests.django_layer import as_upload, process_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def every_kind_of_row(alice, admin_user, client):
         done = intake.create_clip(alice, as_upload(FIXTURES / "speech.flac", content_type="audio/flac"))
         failed = intake.create_clip(alice, as_upload(FIXTURES / "music.flac", content_type="audio/flac"))
         intake.create_clip(alice, as_upload(FIXTURES / "noise-rain.flac", content_type="audio/flac"))
-    processing.process_clip(done.pk)
+    process_clip(done.pk)
     clip_state.fail(failed.pk, "The file could not be decoded.")
     done = Clip.objects.with_result().get(pk=done.pk)
     corrections.correct(done, alice, "music")

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from classify.models import Clip
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +155,7 @@ def test_delete_removes_the_row_and_the_stored_file(alice_api, music_wav, django
 
 
 def test_token_endpoint_trades_a_password_for_a_working_token(alice, client):
-    from tests.conftest import PASSWORD
+    from tests.django_layer import PASSWORD
 
     response = client.post("/api/auth/token/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 200

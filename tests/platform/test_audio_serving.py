@@ -11,7 +11,7 @@ import soundfile
 
 from classify.models import Clip
 from tests.audio_factory import chord
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = pytest.mark.django_db
 

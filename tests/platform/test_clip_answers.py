@@ -18,8 +18,8 @@ from django.db import transaction
 from classify.clips import intake, summary
 from classify.clips.summary import Span, summarize
 from classify.models import Classification, Clip, Segment
-from classify.worker import processing
-from tests.conftest import FIXTURES, as_upload
+from tests.conftest import FIXTURES
+from tests.django_layer import as_upload, process_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 def classified(owner, path) -> Clip:
     with transaction.atomic():
         clip = intake.create_clip(owner, as_upload(path))
-    assert processing.process_clip(clip.pk).status == Clip.Status.DONE
+    assert process_clip(clip.pk).status == Clip.Status.DONE
     return Clip.objects.with_result().get(pk=clip.pk)
 
 

@@ -6,8 +6,7 @@ import pytest
 
 from classify.clips import intake, state
 from classify.models import Clip
-from classify.worker import processing
-from tests.conftest import as_upload
+from tests.django_layer import as_upload, process_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def done_clip(alice, music_wav):
     clip = intake.create_clip(alice, as_upload(music_wav))
-    assert processing.process_clip(clip.pk).status == Clip.Status.DONE
+    assert process_clip(clip.pk).status == Clip.Status.DONE
     clip.refresh_from_db()
     return clip
 

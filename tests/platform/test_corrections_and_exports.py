@@ -13,8 +13,7 @@ from django.db import transaction
 
 from classify.clips import intake
 from classify.models import Clip, Correction
-from classify.worker import processing
-from tests.conftest import as_upload
+from tests.django_layer import as_upload, process_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def done_clip(alice, music_wav) -> Clip:
     with transaction.atomic():
         clip = intake.create_clip(alice, as_upload(music_wav))
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     return Clip.objects.with_result().get(pk=clip.pk)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from classify.models import Clip
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from classify.clips import intake
 from classify.models import Clip
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = pytest.mark.django_db
 

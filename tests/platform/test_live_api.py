@@ -131,7 +131,7 @@ def test_finishing_over_the_upload_limit_loses_nothing_and_can_be_retried(alice_
     samples, rate = speech_then_music()
     for chunk in list(wav_chunks(samples, rate))[:3]:
         assert post_chunk(alice_api, session_id, chunk).status_code == 200
-    from tests.conftest import as_upload
+    from tests.django_layer import as_upload
 
     alice_api.post("/api/clips/", {"file": as_upload(FIXTURES / "speech.flac")}, format="multipart")
     refused = alice_api.post(f"/api/live/{session_id}/finish/")

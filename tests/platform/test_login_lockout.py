@@ -11,7 +11,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.utils import timezone
 
-from tests.conftest import PASSWORD
+from tests.django_layer import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -226,7 +226,7 @@ def test_staff_without_model_permissions_cannot_compare_delete_or_hear_other_peo
     from django.test import Client
 
     from classify.clips import intake
-    from tests.conftest import as_upload
+    from tests.django_layer import as_upload
 
     registry.register_shipped()
     candidate = ModelVersion.objects.create(version="cand-1", status="candidate", files="models/none")
@@ -290,12 +290,11 @@ def test_a_clip_page_in_admin_shows_the_answer_a_timeline_and_percentages_and_no
     admin_client, alice, music_wav
 ):
     from classify.clips import intake
-    from classify.worker import processing
-    from tests.conftest import as_upload
+    from tests.django_layer import as_upload, process_clip
 
     with transaction.atomic():
         clip = intake.create_clip(alice, as_upload(music_wav))
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     page = admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").content.decode()
     assert "<strong>music</strong>" in page and "% confident" in page
     assert (

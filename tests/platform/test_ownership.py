@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from classify.models import Clip
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from classify.clips import intake, state
 from classify.models import Classification, Clip
-from classify.worker import processing
 from tests.audio_factory import chord, write
-from tests.conftest import as_upload
+from tests.django_layer import as_upload, process_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +30,7 @@ def test_a_file_that_fails_to_decode_marks_the_clip_failed_with_its_reason(alice
     data = path.read_bytes()
     with open(clip.file.path, "wb") as stored:
         stored.write(data[: len(data) // 4])
-    outcome = processing.process_clip(clip.pk)
+    outcome = process_clip(clip.pk)
     clip.refresh_from_db()
     assert outcome.status == clip.status == "failed"
     assert "truncated" in clip.error
@@ -41,15 +40,15 @@ def test_a_file_that_fails_to_decode_marks_the_clip_failed_with_its_reason(alice
 def test_a_missing_stored_file_marks_the_clip_failed(alice, music_wav):
     clip = queued_clip(alice, music_wav)
     os.remove(clip.file.path)
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     clip.refresh_from_db()
     assert clip.status == "failed" and "could not be found" in clip.error
 
 
 def test_a_task_delivered_twice_classifies_once(alice, music_wav):
     clip = queued_clip(alice, music_wav)
-    assert processing.process_clip(clip.pk).status == "done"
-    assert processing.process_clip(clip.pk).status == "skipped"
+    assert process_clip(clip.pk).status == "done"
+    assert process_clip(clip.pk).status == "skipped"
     clip.refresh_from_db()
     assert clip.attempts == 1 and Classification.objects.filter(clip=clip).count() == 1
 
@@ -58,20 +57,20 @@ def test_a_deleted_clip_is_skipped(alice, music_wav):
     clip = queued_clip(alice, music_wav)
     clip_id = clip.pk
     clip.delete()
-    assert processing.process_clip(clip_id).status == "skipped"
+    assert process_clip(clip_id).status == "skipped"
 
 
 def test_a_rerun_with_another_model_version_keeps_the_old_result(alice, music_wav):
     from classify.model_versions.loader import get_classifier
 
     clip = queued_clip(alice, music_wav)
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     classifier = get_classifier()
     original = classifier.version
     try:
         classifier.version = "newer-model"
         state.requeue(clip.pk)
-        processing.process_clip(clip.pk)
+        process_clip(clip.pk)
     finally:
         classifier.version = original
     clip.refresh_from_db()
@@ -90,7 +89,7 @@ def test_the_sweeper_requeues_a_clip_whose_worker_died(alice, music_wav, setting
     assert outcome["requeued"] == [clip.pk]
     clip.refresh_from_db()
     assert clip.status == "queued" and clip.attempts == 1
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     clip.refresh_from_db()
     assert clip.status == "done" and clip.attempts == 2
 
@@ -115,7 +114,7 @@ def test_the_sweeper_leaves_fresh_work_alone(alice, music_wav):
 
 def test_admin_can_classify_again(admin_client, alice, music_wav, django_capture_on_commit_callbacks):
     clip = queued_clip(alice, music_wav)
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             "/admin/classify/clip/", {"action": "classify_again", "_selected_action": [clip.pk]}
@@ -127,7 +126,7 @@ def test_admin_can_classify_again(admin_client, alice, music_wav, django_capture
 
 def test_admin_pages_list_and_filter_clips(admin_client, alice, music_wav):
     clip = queued_clip(alice, music_wav)
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     assert "tune.wav" in admin_client.get("/admin/classify/clip/?status__exact=done&q=alice").content.decode()
     assert admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").status_code == 200
     for page in ("success", "failure", "schedule", "ormq"):

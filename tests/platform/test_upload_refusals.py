@@ -13,7 +13,7 @@ from django.conf import settings
 
 from classify.models import Clip
 from tests.audio_factory import chord, write
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = pytest.mark.django_db
 

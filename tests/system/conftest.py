@@ -21,7 +21,15 @@ from django.db import connection
 
 from classifier_site.storage_settings import file_storage
 from tests.conftest import ROOT, free_port
-from tests.django_layer import no_stray_database_sessions, private_media_root  # noqa: F401  (autouse)
+from tests.django_layer import (  # noqa: F401  (fixtures: autouse, and alice and bob)
+    alice,
+    alice_api,
+    alice_browser,
+    bob,
+    bob_api,
+    no_stray_database_sessions,
+    private_media_root,
+)
 
 
 def test_database_url() -> str:

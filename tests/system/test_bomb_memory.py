@@ -13,7 +13,7 @@ import pytest
 import soundfile
 
 from classify.models import Clip
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 from tests.system.conftest import wait_until
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]

@@ -206,13 +206,48 @@ def test_the_clip_page_updates_itself_when_the_worker_finishes(
     assert page.locator("[data-timeline] .seg").count() >= 2
 
 
+def test_speech_over_music_is_drawn_as_two_lanes_and_no_music_is_one_click(
+    browser_factory, live_server, qcluster, tmp_path
+):
+    """A podcast (real speech, real music 8 dB under it) through the real worker: the page says
+    so, draws a speech lane and a music lane under the timeline, and "There is no music here"
+    empties the music lane."""
+    from django.contrib.auth.models import User
+
+    from classify.clips import intake
+    from tests.django_layer import as_upload
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    speech, rate = soundfile.read(fixtures / "speech.flac", dtype="float32")
+    music, _ = soundfile.read(fixtures / "music.flac", dtype="float32")
+    speech, music = np.tile(speech, 5)[: rate * 16], np.tile(music, 4)[: rate * 16]
+    music *= np.sqrt(np.mean(speech**2)) * 10 ** (-8 / 20) / np.sqrt(np.mean(music**2))
+    path = tmp_path / "podcast.flac"
+    soundfile.write(path, 0.8 * (speech + music) / np.abs(speech + music).max(), rate)
+    page = browser_factory().new_page(viewport={"width": 1100, "height": 900})
+    sign_up(page, live_server.url, "paula")
+    clip = intake.create_clip(User.objects.get(username="paula"), as_upload(path))
+    page.goto(f"{live_server.url}/clips/{clip.pk}/")
+    page.wait_for_selector("[data-music-under]", timeout=120_000)  # the page reloads itself when done
+    assert page.locator("[data-music-under]").inner_text().startswith("Speech with music under it · music")
+    for lane in ("speech", "music"):
+        track = page.locator(f"[data-lane={lane}] [data-track]").first
+        box = track.bounding_box()
+        assert box is not None and box["width"] > 100, (lane, box)  # drawn, not just in the markup
+    page.screenshot(path=str(ARTIFACTS / "lanes.png"), full_page=True)
+    page.click("[data-no-music] button")
+    page.wait_for_selector("[data-lane=speech] [data-track]")
+    assert page.locator("[data-lane=music] [data-track]").count() == 0
+    assert page.locator("[data-music-under]").count() == 0
+
+
 def test_a_polyglot_upload_named_html_never_runs_its_script_on_the_site(
     browser_factory, live_server, tmp_path
 ):
     from django.contrib.auth.models import User
 
     from classify.clips import intake
-    from tests.conftest import as_upload
+    from tests.django_layer import as_upload
     from tests.platform.test_audio_serving import polyglot_wav
 
     page = browser_factory().new_page()
@@ -260,6 +295,7 @@ def test_live_mode_follows_speech_then_music_and_keeps_the_recording(
         "document.querySelector('[data-live-label]').textContent === 'music'", timeout=120_000
     )
     assert page.locator("[data-live-timeline] .seg.speech").count() >= 1
+    page.wait_for_selector("[data-live-lane=speech] [data-track]", timeout=30_000)  # the lanes as they come
     page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
     page.click("[data-listen]")
     page.wait_for_selector("[data-live-clip]", timeout=30_000)

@@ -59,7 +59,7 @@ def test_two_hours_are_classified_with_the_workers_memory_bounded_and_progress_s
 ):
     settings.CLASSIFY_SYNC = False
     cluster = start_cluster(start_process, "qcluster", worker_env(settings))
-    from tests.conftest import as_upload
+    from tests.django_layer import as_upload
 
     short = intake.create_clip(alice, as_upload(music_wav))
     wait_until(lambda: Clip.objects.filter(pk=short.pk, status="done").exists(), 60, "a short clip")

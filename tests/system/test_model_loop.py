@@ -13,7 +13,8 @@ from classify.clips import corrections, intake
 from classify.model_versions import registry
 from classify.models import Clip, ModelVersion
 from tests.audio_factory import chord, white_noise, write
-from tests.conftest import ROOT, as_upload
+from tests.conftest import ROOT
+from tests.django_layer import as_upload
 from tests.system.conftest import wait_until, worker_env
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from classify.models import Clip
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -65,11 +65,11 @@ def test_a_refused_upload_leaves_nothing_in_the_bucket(s3_bucket, alice_api, tmp
 
 def test_an_object_gone_from_the_bucket_fails_the_clip_with_a_message(s3_bucket, alice, music_wav, settings):
     from classify.clips import intake
-    from classify.worker import processing
+    from tests.django_layer import process_clip
 
     settings.CLASSIFY_SYNC = False  # keep it queued, then remove the object before a worker runs
     clip = intake.create_clip(alice, as_upload(music_wav))
     s3_bucket.delete_object(Bucket=s3_bucket.name, Key=clip.file.name)
-    processing.process_clip(clip.pk)
+    process_clip(clip.pk)
     clip.refresh_from_db()
     assert clip.status == "failed" and "could not be found" in clip.error

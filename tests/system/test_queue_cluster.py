@@ -7,7 +7,7 @@ import time
 import pytest
 
 from classify.models import Clip
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 

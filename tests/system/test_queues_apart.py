@@ -17,7 +17,8 @@ from rest_framework.authtoken.models import Token
 
 from classify.models import Clip, LiveSession, ModelVersion
 from tests.audio_factory import chord, write
-from tests.conftest import ROOT, as_upload, free_port
+from tests.conftest import ROOT, free_port
+from tests.django_layer import as_upload
 from tests.platform.test_live_api import post_chunk, speech_then_music, wav_chunks
 from tests.system.conftest import start_proxy, start_web, wait_until, worker_env
 

@@ -135,7 +135,7 @@ def test_a_task_over_its_time_limit_gives_its_clip_back_then_fails_it(
     )
     cluster = start_cluster(start_process, "qcluster", env)
     from classify.clips import intake
-    from tests.conftest import as_upload
+    from tests.django_layer import as_upload
 
     clip = intake.create_clip(alice, as_upload(half_hour_flac, content_type="audio/flac"))
     started = time.monotonic()
@@ -154,7 +154,7 @@ def test_qcluster_stops_within_10_s_when_its_process_group_gets_sigterm(
 ):
     settings.CLASSIFY_SYNC = False
     cluster = start_cluster(start_process, "qcluster", worker_env(settings))
-    from tests.conftest import as_upload
+    from tests.django_layer import as_upload
 
     alice_api.post("/api/clips/", {"file": as_upload(music_wav)}, format="multipart")
     started = time.monotonic()

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from classify.clips import intake
 from classify.models import LiveSession
 from tests.audio_factory import chord, write
-from tests.conftest import as_upload
+from tests.django_layer import as_upload
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 FUZZ_SECONDS = 100

@@ -11,7 +11,7 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from classify.models import Clip
-from tests.conftest import PASSWORD
+from tests.django_layer import PASSWORD
 from tests.system.conftest import start_web, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
