@@ -168,7 +168,7 @@ MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"  # never served directly: audio goes through an owner-checking view
 # Uploaded audio (and model files): the local MEDIA_ROOT by default, an S3-compatible bucket
 # when S3_BUCKET is set (classifier_site/storage_settings.py). Code reaches the files only through
-# classify/storage.py.
+# classify/infra/storage.py.
 S3_BUCKET = envstr("S3_BUCKET")
 STORAGES = {
     "default": file_storage(),
@@ -281,6 +281,9 @@ Q_CLUSTER = {
 # (`Q_CLUSTER_NAME=<queue> manage.py qcluster`; `make run` starts all three, training under
 # `nice`), so neither a live flood nor a four-hour training run can hold up anyone's clips.
 LIVE_QUEUE, TRAINING_QUEUE = queues.LIVE_QUEUE, queues.TRAINING_QUEUE
+# The clips' queue, named wherever a clip's task is sent: a live or training worker's keeper that
+# sends a clip again must not send it into its own cluster's queue.
+CLIPS_QUEUE = Q_CLUSTER["name"]
 LIVE_NICENESS, TRAINING_NICENESS = queues.LIVE_NICENESS, queues.TRAINING_NICENESS
 Q_CLUSTER["ALT_CLUSTERS"] = {
     LIVE_QUEUE: {"workers": envint("Q_LIVE_WORKERS", 1, minimum=1), "timeout": 60, "retry": 120},
@@ -323,7 +326,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Plain lines for people, or one JSON object per line (LOG_FORMAT=json) for log collectors; a
-# worker's lines carry the clip they are about (clip_id) either way (classify/log_context.py).
+# worker's lines carry the clip they are about (clip_id) either way (classify/infra/log_context.py).
 LOG_FORMAT = envchoice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,

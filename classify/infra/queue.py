@@ -18,10 +18,12 @@ TRAIN_MODEL = _TASKS + "train_model"
 SWEEP = _TASKS + "sweep_stale_clips"
 
 
-def queue_of(task: str) -> str | None:
-    """The django-q2 queue (cluster) a task goes to: live windows and training have their own
-    (settings.LIVE_QUEUE, TRAINING_QUEUE); None is the clips' queue."""
-    return {CLASSIFY_LIVE: settings.LIVE_QUEUE, TRAIN_MODEL: settings.TRAINING_QUEUE}.get(task)
+def queue_of(task: str) -> str:
+    """The django-q2 queue (cluster) a task goes to, always by name: live windows and training
+    have their own (settings.LIVE_QUEUE, TRAINING_QUEUE), everything else the clips'
+    (settings.CLIPS_QUEUE). Unnamed, django-q2 would pick the sending process's own cluster."""
+    own: dict[str, str] = {CLASSIFY_LIVE: settings.LIVE_QUEUE, TRAIN_MODEL: settings.TRAINING_QUEUE}
+    return own.get(task, str(settings.CLIPS_QUEUE))
 
 
 def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **options) -> None:
@@ -35,8 +37,7 @@ def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **opti
     task runs here and its errors propagate."""
     from django_q.tasks import async_task
 
-    if (cluster := queue_of(task)) is not None:
-        options["cluster"] = cluster
+    options["cluster"] = queue_of(task)
 
     def send() -> None:
         if settings.CLASSIFY_SYNC or not resent_by_keepers:
@@ -52,8 +53,9 @@ def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **opti
 
 @functools.cache
 def broker(cluster: str | None = None):
-    """django-q2's broker of one queue (None: the clips'), made once per process (get_broker()
-    opens a new connection per call); keepers ask it every few seconds, /readyz on every probe."""
+    """django-q2's broker of one queue (None: the clips', whichever cluster asks), made once per
+    process (get_broker() opens a new connection per call); keepers ask it every few seconds,
+    /readyz on every probe."""
     from django_q.brokers import get_broker
 
-    return get_broker(cluster)
+    return get_broker(cluster or settings.CLIPS_QUEUE)
