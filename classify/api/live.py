@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -51,7 +51,7 @@ class LiveWindowSerializer(serializers.Serializer):
 
 class LiveSessionSerializer(serializers.ModelSerializer):
     windows = LiveWindowSerializer(many=True)
-    tracks = TracksSerializer(help_text="where speech and where music are heard so far")
+    tracks = serializers.SerializerMethodField(help_text="where speech and where music are heard so far")
     clip = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -68,6 +68,10 @@ class LiveSessionSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(TracksSerializer)
+    def get_tracks(self, session: LiveSession) -> dict[str, list[dict]]:
+        return {lane: (session.tracks or {}).get(lane, []) for lane in ("speech", "music")}
 
 
 ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
