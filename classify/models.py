@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path, PurePosixPath
+from typing import Self
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +25,17 @@ def clip_upload_path(clip: Clip, filename: str) -> str:
     return f"clips/{clip.owner_id}/{uuid.uuid4().hex}{suffix}"
 
 
-class ClipQuerySet(models.QuerySet):
-    def for_user(self, user) -> ClipQuerySet:
-        """The one ownership gate every view and API queryset goes through."""
+class OwnedQuerySet(models.QuerySet):
+    """Rows with an `owner`: `for_user` is the one ownership gate every view and API queryset
+    goes through (anonymous users own nothing)."""
+
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> Self:
         if not user.is_authenticated:
             return self.none()
         return self.filter(owner=user)
 
+
+class ClipQuerySet(OwnedQuerySet):
     def with_result(self) -> ClipQuerySet:
         return self.select_related("result")
 
@@ -213,6 +220,8 @@ class LiveSession(models.Model):
     clip = models.ForeignKey(Clip, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True)
 
+    objects = OwnedQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["status", "last_chunk_at"], name="live_status_last_chunk")]
 
@@ -311,6 +320,8 @@ class ResumableUpload(models.Model):
     offset = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OwnedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.filename}: {self.offset} of {self.length} bytes"

@@ -82,7 +82,7 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self):
-        return LiveSession.objects.filter(owner=self.request.user)
+        return LiveSession.objects.for_user(self.request.user)
 
     def get_object(self):
         try:

@@ -139,7 +139,7 @@ class ResumableUploadView(APIView):
     parser_classes = [OffsetStreamParser]
 
     def _own(self, request, upload_id) -> ResumableUpload:
-        upload = ResumableUpload.objects.filter(pk=upload_id, owner=request.user).first()
+        upload = ResumableUpload.objects.for_user(request.user).filter(pk=upload_id).first()
         if upload is None:
             raise NotFound("No such upload: it finished, expired or was never yours.")
         return upload
