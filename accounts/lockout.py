@@ -12,7 +12,7 @@ from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from classify.infra import limits
@@ -24,6 +24,7 @@ def locked_out(request, credentials=None, *args, **kwargs):
         f"Too many failed sign-in attempts for this account from this address, or from this address. "
         f"Sign-in is locked for {minutes} minutes; try again later."
     )
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=429)
     else:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 
@@ -22,7 +24,9 @@ def rotate_token_on_password_change(sender, instance, update_fields=None, **kwar
 
 
 @receiver(user_logged_out, dispatch_uid="accounts-signed-out-message")
-def say_signed_out(sender, request=None, user=None, **kwargs) -> None:
+def say_signed_out(
+    sender: object, request: HttpRequest | None = None, user: User | None = None, **kwargs: object
+) -> None:
     """Signing out lands on the start page; say that it worked."""
     if request is not None:
         messages.info(request, "You are signed out.")

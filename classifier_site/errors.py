@@ -60,6 +60,7 @@ def server_error(request):
     with Retry-After (clients and proxies may retry), anything else 500."""
     if is_outage(sys.exc_info()[1]):
         title, message = MESSAGES[503]
+        response: HttpResponse
         if request.path.startswith("/api/"):
             response = JsonResponse({"detail": f"{title}: {message}"}, status=503)
         else:  # rendered without the request: its user and session would ask the database again

@@ -15,12 +15,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ml.audio import DEFAULT_MAX_DURATION_S, AudioDecodeError
 from ml.streaming import classify_stream
 
 
-def describe(result: dict) -> str:
+def describe(result: dict[str, Any]) -> str:
     timeline = ", ".join(f"{s['start']:.1f}-{s['end']:.1f}s {s['label']}" for s in result["segments"])
     verdict = f"{result['label']} ({result['confidence']:.0%})"
     if result.get("uncertain"):

@@ -12,6 +12,7 @@ in the model's metadata.json:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Combiner:
         scaled = np.exp(logits)
         return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         shared = {"kind": self.kind, "groups": list(self.groups)}
         if self.kind == "mean":
             return {**shared, "pretrained_weight": self.pretrained_weight}
@@ -62,7 +63,7 @@ class Combiner:
         }
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> Combiner | None:
+    def from_dict(cls, data: dict[str, Any] | None) -> Combiner | None:
         if not data:
             return None
         kind = data.get("kind", "logistic")

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,7 @@ class Calibration:
         return cls(temperature, tuple(round(float(b), 4) for b in bias))
 
     @classmethod
-    def from_metadata(cls, metadata: dict) -> Calibration:
+    def from_metadata(cls, metadata: dict[str, Any]) -> Calibration:
         return cls(
             float(metadata.get("temperature", 1.0)),
             tuple(float(b) for b in metadata.get("class_bias", (0.0, 0.0, 0.0))),

@@ -31,6 +31,7 @@ flatten to small fluctuations around zero, which is how steady ambience gets hea
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,11 +80,11 @@ class FeatureSettings:
     def frames_per_hop(self) -> int:
         return max(1, round(self.window_hop_s * self.sample_rate / self.hop_length))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> FeatureSettings:
+    def from_dict(cls, values: dict[str, Any]) -> FeatureSettings:
         return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
 
 

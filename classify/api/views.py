@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -97,8 +97,8 @@ class ClipViewSet(
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = ClipPages
 
-    def get_queryset(self):
-        clips = (
+    def get_queryset(self) -> QuerySet[Clip]:
+        clips: QuerySet[Clip] = (
             Clip.objects.for_user(self.request.user)
             .for_listing()
             .prefetch_related(Prefetch("result__segments", queryset=Segment.objects.order_by("index")))

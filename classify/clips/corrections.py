@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,7 @@ class ExportSummary:
     manifest: Path
 
 
-def latest_corrections():
+def latest_corrections() -> Iterator[Correction]:
     """The newest correction per (clip, segment): later ones supersede earlier ones."""
     seen: set[tuple[int, int | None, bool]] = set()
     for correction in Correction.objects.select_related("clip__owner", "segment", "classification").order_by(
@@ -137,7 +138,7 @@ def export(
         relative = Path(correction.new_label) / correction_source(clip.owner_id) / name
         if with_audio and not dry_run:
             try:
-                with storage.local_copy(clip.file.name) as path:
+                with storage.local_copy(clip.file.name or "") as path:
                     samples = decode(path).samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
             except (AudioDecodeError, ValueError, FileNotFoundError) as error:
                 skipped.append(f"clip {clip.pk}: {error}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.db.models import QuerySet
+
 from classify.models import Clip
 from ml import TIMELINE_LABELS
 from ml.families import FAMILIES
@@ -42,7 +44,7 @@ def unknown_values(params: Mapping[str, str]) -> dict[str, list[str]]:
     }
 
 
-def filter_clips(clips, params: Mapping[str, str]):
+def filter_clips(clips: QuerySet[Clip], params: Mapping[str, str]) -> QuerySet[Clip]:
     """Apply ?label=, ?status=, ?mixed=, ?uncertain=, ?has_music=, ?family= (heard in the clip),
     ?search= (part of the file name) and
     ?ordering=; unknown values are ignored here (a bookmarked URL keeps working; the API refuses

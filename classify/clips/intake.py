@@ -14,9 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Sum
@@ -51,7 +53,7 @@ def human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} kB"
 
 
-def check_upload(uploaded: UploadedFile) -> None:
+def check_upload(uploaded: UploadedFile[Any]) -> None:
     """Refuse before storing what cannot be kept: empty or too big."""
     size = uploaded.size or 0
     if size == 0:
@@ -62,7 +64,7 @@ def check_upload(uploaded: UploadedFile) -> None:
         )
 
 
-def _sha256(uploaded: UploadedFile) -> str:
+def _sha256(uploaded: UploadedFile[Any]) -> str:
     digest = hashlib.sha256()
     for chunk in uploaded.chunks():
         digest.update(chunk)
@@ -82,7 +84,7 @@ def display_name(name: str | None) -> str:
     return cleaned[:255] if cleaned not in ("", ".", "..") else "recording"
 
 
-def check_quota(owner, size: int) -> None:
+def check_quota(owner: User, size: int) -> None:
     quota = settings.USER_STORAGE_QUOTA_BYTES
     if not quota:
         return
@@ -94,7 +96,7 @@ def check_quota(owner, size: int) -> None:
         )
 
 
-def take_upload_allowance(owner) -> None:
+def take_upload_allowance(owner: User) -> None:
     try:
         limits.take_uploads(owner.pk)
     except limits.LimitReached as reached:
@@ -102,7 +104,7 @@ def take_upload_allowance(owner) -> None:
 
 
 @contextmanager
-def local_copy(uploaded: UploadedFile) -> Iterator[Path]:
+def local_copy(uploaded: UploadedFile[Any]) -> Iterator[Path]:
     """A path to the upload's bytes: Django's temporary file where there is one, else a copy of
     the in-memory upload in a temporary file that is removed afterwards."""
     if hasattr(uploaded, "temporary_file_path"):
@@ -116,7 +118,7 @@ def local_copy(uploaded: UploadedFile) -> Iterator[Path]:
         yield Path(copy.name)
 
 
-def store_upload(name: str, uploaded: UploadedFile) -> str:
+def store_upload(name: str, uploaded: UploadedFile[Any]) -> str:
     """Write the upload under `name`; on a full disk (or quota), remove what was partly written and
     refuse with a message, rather than a 500 that leaves a fragment behind."""
     try:
@@ -131,7 +133,7 @@ def store_upload(name: str, uploaded: UploadedFile) -> str:
         raise
 
 
-def create_clip(owner, uploaded: UploadedFile, counted: bool = False) -> Clip:
+def create_clip(owner: User, uploaded: UploadedFile[Any], counted: bool = False) -> Clip:
     """Check the upload completely, then store it, create the clip and queue it.
 
     Everything an upload can know is refused here, before anything is stored: over the rate or

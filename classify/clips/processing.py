@@ -105,7 +105,7 @@ class ProgressReport:
     """Stores ml.streaming's progress on the clip (seconds done of the total, rate, time left, the
     timeline so far) for the result page and the API, under the worker's lease."""
 
-    def __init__(self, clip_id: int, token, started: float):
+    def __init__(self, clip_id: int, token: uuid.UUID, started: float):
         self.clip_id, self.token, self.started = clip_id, token, started
 
     def __call__(self, progress: Progress) -> None:

@@ -43,7 +43,7 @@ def shown_family(segment: Segment, clip_corrected_label: str = "") -> str | None
     return (segment.family or None) if shown == segment.label else None
 
 
-def shown_tracks(result: Classification) -> dict[str, list[dict]]:
+def shown_tracks(result: Classification) -> dict[str, list[dict[str, Any]]]:
     """Where speech and music are heard; no music once the owner said there is none."""
     tracks = result.tracks or {}
     return {"speech": tracks.get("speech", []), "music": [] if result.no_music else tracks.get("music", [])}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from classify.infra import storage
 from classify.models import Clip
 
 
-def purge_failed_files(dry_run: bool = False, now=None) -> list[int]:
+def purge_failed_files(dry_run: bool = False, now: datetime | None = None) -> list[int]:
     """Remove the stored audio of clips that failed longer than FAILED_CLIP_RETENTION_S ago: the
     row (and its message) stays in the history, the file does not."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.FAILED_CLIP_RETENTION_S)
@@ -30,7 +31,7 @@ def purge_failed_files(dry_run: bool = False, now=None) -> list[int]:
 ORPHAN_AGE_S = 3600  # older than any upload still being written or any row still being made
 
 
-def remove_orphans(dry_run: bool = False, now=None) -> dict[str, list[str]]:
+def remove_orphans(dry_run: bool = False, now: datetime | None = None) -> dict[str, list[str]]:
     """Files nothing points to, older than an hour: stored clips whose row never came (a write
     that failed half-way, a web process killed between the file and the row), and Django's
     temporary upload files of a request that never ended."""
@@ -60,7 +61,7 @@ def delete_clip(clip: Clip) -> None:
     clip.delete()
 
 
-def delete_user(user) -> None:
+def delete_user(user: User) -> None:
     """A user and everything of theirs: clips, results, corrections, tokens, and audio files."""
     with transaction.atomic():
         user.delete()

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -41,7 +42,7 @@ class ResumableRefused(intake.UploadRejected):
         self.status = status
 
 
-def begin(owner, length: int, filename: str) -> ResumableUpload:
+def begin(owner: User, length: int, filename: str) -> ResumableUpload:
     """A new upload of `length` bytes: counted against the upload rate and the quota now."""
     if length <= 0:
         raise ResumableRefused("The file is empty.")
@@ -121,7 +122,7 @@ def remove(upload: ResumableUpload) -> None:
     ResumableUpload.objects.filter(pk=upload.pk).delete()
 
 
-def sweep_abandoned(now=None) -> int:
+def sweep_abandoned(now: datetime | None = None) -> int:
     """Uploads untouched for RESUMABLE_EXPIRE_S, with their parts, and part files with no row."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.RESUMABLE_EXPIRE_S)
     stale = list(ResumableUpload.objects.filter(updated_at__lt=cutoff))

@@ -26,11 +26,12 @@ import logging
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from classify.infra import queue
@@ -51,7 +52,7 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def lease_until():
+def lease_until() -> datetime:
     return timezone.now() + timedelta(seconds=settings.CLASSIFY_LEASE_S)
 
 
@@ -71,14 +72,14 @@ def send(clip_id: int) -> None:
     )
 
 
-def _queued_again() -> dict:
+def _queued_again() -> dict[str, Any]:
     return {
         "status": Status.QUEUED, "error": "", "started_at": None, "queued_at": timezone.now(),
         "progress": {}, **NO_LEASE,
     }  # fmt: skip
 
 
-def _failed(message: str) -> dict:
+def _failed(message: str) -> dict[str, Any]:
     return {
         "status": Status.FAILED,
         "error": message,
@@ -104,7 +105,7 @@ def claim(clip_id: int) -> uuid.UUID | None:
     return token if claimed == 1 else None
 
 
-def _processing(clip_id: int, token: uuid.UUID | None):
+def _processing(clip_id: int, token: uuid.UUID | None) -> QuerySet[Clip]:
     """The clip while it is processing under the lease `token` (None: under any lease)."""
     held = Clip.objects.filter(pk=clip_id, status=Status.PROCESSING)
     return held if token is None else held.filter(lease_token=token)
@@ -120,7 +121,7 @@ def holds(clip_id: int, token: uuid.UUID) -> bool:
     return _processing(clip_id, token).select_for_update().exists()
 
 
-def finish(clip_id: int, token: uuid.UUID | None, **result_fields) -> bool:
+def finish(clip_id: int, token: uuid.UUID | None, **result_fields: Any) -> bool:
     """processing -> done with the result's fields; only under the lease `token` (None: any
     processing clip, for a caller that runs the task itself)."""
     done = _processing(clip_id, token).update(
@@ -129,7 +130,7 @@ def finish(clip_id: int, token: uuid.UUID | None, **result_fields) -> bool:
     return done == 1
 
 
-def report_progress(clip_id: int, token: uuid.UUID | None, progress: dict) -> bool:
+def report_progress(clip_id: int, token: uuid.UUID | None, progress: dict[str, Any]) -> bool:
     """A processing clip's progress (seconds done, rate, time left, the timeline so far), stored
     only by the lease's holder, so a worker that lost its clip cannot overwrite another's."""
     return _processing(clip_id, token).update(progress=progress) == 1
@@ -176,7 +177,7 @@ def release(clip_id: int, token: uuid.UUID | None, reason: str) -> str:
     return outcome if changed else ""
 
 
-def requeue_expired(now=None, dry_run: bool = False) -> dict[str, list[int]]:
+def requeue_expired(now: datetime | None = None, dry_run: bool = False) -> dict[str, list[int]]:
     """Clips whose worker stopped renewing its lease (and any processing row without a lease,
     started longer than a lease ago): released, so requeued or failed after the last try."""
     now = now or timezone.now()
@@ -195,7 +196,7 @@ def requeue_expired(now=None, dry_run: bool = False) -> dict[str, list[int]]:
     return outcome
 
 
-def requeue_lost(now=None, dry_run: bool = False) -> list[int]:
+def requeue_lost(now: datetime | None = None, dry_run: bool = False) -> list[int]:
     """The one "lost task" rule: a clip queued longer than a lease while the broker holds no task
     at all (its task went with a killed worker's prefetch), or queued longer than
     CLASSIFY_REQUEUE_AFTER_S whatever the broker says (an emptied or lossy broker), gets its task
@@ -219,7 +220,7 @@ def requeue_lost(now=None, dry_run: bool = False) -> list[int]:
     return sent
 
 
-def sweep(dry_run: bool = False, now=None) -> dict[str, list[int]]:
+def sweep(dry_run: bool = False, now: datetime | None = None) -> dict[str, list[int]]:
     """Expired leases released, lost tasks sent again (workers' keepers do this every few seconds,
     the scheduled sweeper once a minute as a backstop)."""
     outcome = requeue_expired(now=now, dry_run=dry_run)

@@ -28,8 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from ml import CLASS_NAMES, SILENCE, TIMELINE_LABELS
+
+if TYPE_CHECKING:  # the rule reads rows; it never queries for them
+    from classify.models import Classification, Segment
 
 MIXED_MIN_SHARE = 0.2
 MIXED_MIN_S = 2.0
@@ -86,11 +90,11 @@ class Layered:
         return f"music {spoken_seconds(self.music_under_s)}{level}"
 
 
-def overlap_s(first: list[dict], second: list[dict]) -> float:
+def overlap_s(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> float:
     return sum(max(0.0, min(a["end"], b["end"]) - max(a["start"], b["start"])) for a in first for b in second)
 
 
-def layered(tracks: dict | None, no_music: bool, spans: Iterable[Span] = ()) -> Layered:
+def layered(tracks: dict[str, Any] | None, no_music: bool, spans: Iterable[Span] = ()) -> Layered:
     """The layers as shown from the model's tracks, the owner's "no music" and the timeline."""
     speech = (tracks or {}).get("speech", [])
     music = [] if no_music else (tracks or {}).get("music", [])
@@ -218,7 +222,7 @@ def owners_answer(shown_label: str, mixed: bool, model_label: str) -> bool:
     return not mixed and shown_label != model_label
 
 
-def stored(result) -> Summary:
+def stored(result: Classification) -> Summary:
     """The summary kept on a Classification row (no segment query: for lists and exports)."""
     shares = {**dict.fromkeys(TIMELINE_LABELS, 0.0), **(result.shares or {})}
     shown_label = result.shown_label or result.label
@@ -233,7 +237,7 @@ def stored(result) -> Summary:
     )
 
 
-def summarize_result(result, segments: Iterable | None = None) -> Summary:
+def summarize_result(result: Classification, segments: Iterable[Segment] | None = None) -> Summary:
     """The summary of a Classification row and its segments (prefetched ones, where they were)."""
     rows = result.segments.all() if segments is None else segments
     spans = [
@@ -244,7 +248,7 @@ def summarize_result(result, segments: Iterable | None = None) -> Summary:
     return replace(found, layers=layered(result.tracks, result.no_music, spans))
 
 
-def refresh(result) -> Summary:
+def refresh(result: Classification) -> Summary:
     """Store a result's summary on its row (shown label, mixed, unsure, shares, layers): what
     filters, history and exports read. Called when the result is saved and after every correction,
     so it reads the segments from the database: a list prefetched before a correction is stale."""

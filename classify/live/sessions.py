@@ -17,6 +17,7 @@ from datetime import timedelta
 import numpy as np
 import soundfile
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -73,7 +74,7 @@ def drop_audio(session: LiveSession) -> None:
     LiveChunk.objects.filter(session=session).delete()
 
 
-def open_session(owner) -> LiveSession:
+def open_session(owner: User) -> LiveSession:
     """A new session; the owner's older open ones are expired (one microphone at a time)."""
     for stale in LiveSession.objects.filter(owner=owner, status=LiveSession.Status.OPEN):
         expire(stale, "A newer live session was opened.")
