@@ -11,6 +11,7 @@ from ml.audio import SAMPLE_RATE, decode
 from ml.families import FAMILY_CLASS
 from ml.inference import Classifier
 from ml.layers import runs, smooth_tracks
+from ml.streaming import classify_stream
 from tests.conftest import FIXTURES
 
 
@@ -59,7 +60,7 @@ def test_music_alone_has_no_speech_track_and_speech_alone_no_music_track(classif
     [("speech.flac", "speech"), ("noise-rain.flac", "water-weather"), ("noise.flac", "water-weather")],
 )
 def test_every_segment_of_sound_carries_a_family_of_its_class_and_the_networks_tags(classifier, name, family):
-    result = classifier.classify(FIXTURES / name)
+    result = classify_stream(classifier, FIXTURES / name)
     for segment in result.segments:
         if segment.label == "silence":
             assert segment.family is None and segment.tags == []
@@ -72,3 +73,36 @@ def test_every_segment_of_sound_carries_a_family_of_its_class_and_the_networks_t
 def test_a_single_hesitant_patch_neither_breaks_a_track_nor_starts_one():
     probabilities = np.array([0.9, 0.9, 0.2, 0.9, 0.9, 0.1, 0.1, 0.8, 0.1, 0.1])
     assert runs(smooth_tracks(probabilities, 0.5)) == [(0, 5)]
+
+
+def test_the_network_rewritten_with_more_outputs_answers_as_the_shipped_file():
+    """The layers read YAMNet's inner tensors as extra outputs of a model rewritten at load: the
+    scores, embedding and last layer are exactly what the shipped file computes."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ml.pretrained import (
+        DEFAULT_FOLDER,
+        EMBEDDING_TENSOR,
+        MODEL_FILE,
+        THIRDS_TENSOR,
+        Pretrained,
+        named,
+        patches,
+    )
+
+    samples = decode(FIXTURES / "music.flac").samples
+    rewritten = Pretrained(embeddings=True).patch_layers(samples)
+    shipped = Interpreter(str(DEFAULT_FOLDER / MODEL_FILE), experimental_preserve_all_tensors=True)
+    shipped.allocate_tensors()
+    tensors = {d["name"]: d["index"] for d in shipped.get_tensor_details()}
+    index = {
+        name: next(i for n, i in tensors.items() if named(n, name))
+        for name in ("Identity", EMBEDDING_TENSOR, THIRDS_TENSOR)
+    }
+    for k, patch in enumerate(patches(samples)):
+        shipped.set_tensor(shipped.get_input_details()[0]["index"], patch[None, :])
+        shipped.invoke()
+        np.testing.assert_array_equal(shipped.get_tensor(index["Identity"])[0], rewritten.scores[k])
+        np.testing.assert_array_equal(shipped.get_tensor(index[EMBEDDING_TENSOR])[0], rewritten.embedding[k])
+        thirds = shipped.get_tensor(index[THIRDS_TENSOR])[0].mean(axis=1)
+        np.testing.assert_array_equal(thirds, rewritten.thirds[3 * k : 3 * k + 3])
