@@ -1,8 +1,10 @@
 """Classify a recording: decode -> MFCC windows -> the MFCC network and the pretrained network ->
 their combination -> smoothed timeline.
 
-Load a `Classifier` once per process and call `classify(path)` as often as needed. Nothing here
-imports TensorFlow (tests/ml/test_served_network.py checks it in a fresh process).
+Load a `Classifier` once per process; a file is classified by `ml.streaming.classify_stream`, the
+one way serving, the CLI, the promotion check's comparison and the bench all take (a recording of
+one block goes whole through `classify_samples`). Nothing here imports TensorFlow
+(tests/ml/test_served_network.py checks it in a fresh process).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ml import CLASS_NAMES, SILENCE
-from ml.audio import DEFAULT_MAX_DURATION_S, decode
 from ml.combiner import Combiner
 from ml.decision import (
     DEFAULT_SMOOTHING_WINDOWS,
@@ -31,7 +32,6 @@ from ml.layers import HEADS_FILE, Layers, PatchLayers
 from ml.network import MODEL_FILE as NETWORK_FILE
 from ml.network import Network
 from ml.pretrained import Pretrained, group_scores, patch_windows
-from ml.waveform import peaks
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "mfcc"
 # A window whose RMS level is below this (dBFS: 0 is a full-scale square wave) holds nothing to
@@ -200,17 +200,6 @@ class Classifier:
         heard = heard or self.hear(samples)
         assert heard is not None
         return self.combiner.apply(calibrated, window_means(heard.groups, windows.starts_s, windows.ends_s))
-
-    def classify(
-        self, path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S
-    ) -> ClassificationResult:
-        audio = decode(path, max_duration_s=max_duration_s)
-        result = self.classify_samples(audio.samples)
-        result.duration_s = round(audio.duration_s, 3)
-        result.sample_rate = audio.original_sample_rate
-        result.channels = audio.channels
-        result.waveform = peaks(audio.samples)
-        return result
 
     def classify_samples(self, samples: np.ndarray) -> ClassificationResult:
         windows = extract(samples, self.settings)

@@ -17,6 +17,7 @@ import numpy as np
 from ml import CLASS_NAMES
 from ml.audio import AudioDecodeError
 from ml.inference import Classifier
+from ml.streaming import classify_stream
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def scores(truth: list[str], predicted: list[str]) -> dict:
 
 def _windows(classifier: Classifier, item: Item) -> tuple[str, list[str]]:
     """The labels of the recording's windows within start..end, and the most common of them."""
-    result = classifier.classify(item.path)
+    result = classify_stream(classifier, item.path)
     end = item.end_s if item.end_s is not None else float("inf")
     inside = [w.label for w in result.windows if w.end > item.start_s and w.start < end]
     overall = max(set(inside), key=inside.count) if inside else result.label

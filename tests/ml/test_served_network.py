@@ -36,8 +36,8 @@ def test_the_converted_network_answers_as_keras_on_real_audio(name):
 
 def test_classifying_with_tracks_and_families_imports_no_tensorflow_pytorch_or_scikit_learn():
     code = (
-        "import sys; from ml.inference import Classifier; "
-        "result = Classifier.load().classify('tests/fixtures/speech.flac'); "
+        "import sys; from ml.inference import Classifier; from ml.streaming import classify_stream; "
+        "result = classify_stream(Classifier.load(), 'tests/fixtures/speech.flac'); "
         "banned = ('tensorflow', 'keras', 'tf_keras', 'torch', 'sklearn'); "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in banned); "
         "print(result.label, loaded)"

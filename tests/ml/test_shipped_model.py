@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from ml.inference import DEFAULT_MODEL_DIR, Classifier
+from ml.streaming import classify_stream
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RESULTS = Path(__file__).resolve().parents[2] / "ml" / "results"  # cross-validation outputs
@@ -35,13 +36,13 @@ def classifier() -> Classifier:
     ],
 )
 def test_the_shipped_model_labels_real_fixtures(classifier, name, label):
-    result = classifier.classify(FIXTURES / name)
+    result = classify_stream(classifier, FIXTURES / name)
     assert result.label == label, result.probabilities
     assert result.segments and result.segments[-1].end == pytest.approx(result.duration_s, abs=0.01)
 
 
 def test_a_clear_recording_is_not_flagged_uncertain(classifier):
-    result = classifier.classify(FIXTURES / "speech.flac")
+    result = classify_stream(classifier, FIXTURES / "speech.flac")
     assert result.uncertain is False and not any(s.uncertain for s in result.segments)
 
 

@@ -5,6 +5,8 @@ the log-mel floor, 80 dB under the loudest cell, is taken per block)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import soundfile
@@ -42,7 +44,7 @@ def probabilities(windows) -> np.ndarray:
 
 @pytest.mark.parametrize("block_s", [7.0, 10.0, 13.3])
 def test_a_recording_in_blocks_gets_the_whole_file_answer(classifier, seventy_seconds, block_s):
-    whole = classifier.classify(seventy_seconds)
+    whole = classify_stream(classifier, seventy_seconds, block_s=math.inf)  # the whole-file path
     streamed = classify_stream(classifier, seventy_seconds, block_s=block_s)
     assert [(w.start, w.end) for w in streamed.windows] == [(w.start, w.end) for w in whole.windows]
     assert [w.label for w in streamed.windows] == [w.label for w in whole.windows]
@@ -52,10 +54,12 @@ def test_a_recording_in_blocks_gets_the_whole_file_answer(classifier, seventy_se
     assert np.abs(probabilities(streamed.windows) - probabilities(whole.windows)).max() < STREAMING_TOLERANCE
     assert streamed.label == whole.label and streamed.duration_s == whole.duration_s
     assert len(streamed.waveform) == len(whole.waveform)
+    assert streamed.tracks == whole.tracks  # the same patches, heard block by block
+    assert [s.family for s in streamed.segments] == [s.family for s in whole.segments]
 
 
 def test_a_recording_of_one_block_is_classified_exactly_as_before(classifier, seventy_seconds):
-    whole = classifier.classify(seventy_seconds)
+    whole = classify_stream(classifier, seventy_seconds, block_s=math.inf)  # the whole-file path
     streamed = classify_stream(classifier, seventy_seconds)  # 70 s: one block of 120 s
     assert streamed.to_dict() == whole.to_dict() and streamed.waveform == whole.waveform
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ml.inference import Classifier
+from ml.streaming import classify_stream
 from ml.training import evaluate, presets, train
 from tests.audio_factory import chord, write
 
@@ -30,7 +31,7 @@ def test_a_tiny_training_run_writes_a_model_that_loads_and_predicts(tiny_corpus,
     # The combined recipe fits its combiner on the validation sources, which the network never heard.
     assert ("combiner" in metadata) == (preset == "cnn2d-yamnet")
 
-    result = Classifier.load(out).classify(write(tmp_path / "new.wav", chord(5.0)))
+    result = classify_stream(Classifier.load(out), write(tmp_path / "new.wav", chord(5.0)))
     assert result.label in ("music", "speech", "noise")
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=0.01)
 
