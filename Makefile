@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test check lint format system-packages browser-packages proxy-packages train evaluate crossval bench bench-platform bench-live bench-load bench-long clean superuser
+.PHONY: run test check lint format system-packages browser-packages proxy-packages train evaluate crossval layers bench bench-platform bench-live bench-load bench-long clean superuser
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ CROSSVAL := ml/results/crossval-$(NETWORK)
 PRETRAINED_CACHE := var/pretrained-groups.npz
 
 # The shipped model: every source in training; epochs, calibration, the combiner and the "unsure"
-# margin from the network's cross-validation (its saved outputs, ml/results/crossval-NETWORK.{json,npz};
+# margin from the network's cross-validation (its saved outputs, ml/results/crossval-$(NETWORK).{json,npz};
 # remake them with `make crossval`, about 75 minutes on 2 cores). About 20 minutes.
 train: $(BIN)/.runtime system-packages
 	@mkdir -p var
@@ -81,6 +81,16 @@ crossval: $(BIN)/.runtime system-packages
 		--probabilities $(CROSSVAL).npz
 	$(BIN)/python -m ml.training.crossval --corpus $(CORPUS) --preset seed --json ml/results/crossval-seed.json \
 		--probabilities ml/results/crossval-seed.npz
+
+# The speech/music lanes: mixtures made from the corpus (speech over music at -25 to +5 dB, over
+# noise, each kind alone; sources kept apart by fold), then the heads over YAMNet's last layer,
+# cross-validated by fold and refitted on all (ml/models/layers/heads.npz, the figures in
+# ml/results/layers.json). About 15 minutes on 2 cores.
+layers: $(BIN)/.runtime
+	@mkdir -p var
+	$(BIN)/python -m ml.training.layer_data --corpus $(CORPUS) --out var/layer-data.npz
+	$(BIN)/python -m ml.training.layers --data var/layer-data.npz --out ml/models/layers \
+		--report ml/results/layers.json
 
 bench: $(BIN)/.runtime
 	$(BIN)/python -m ml.research.bench --corpus $(CORPUS)

@@ -93,15 +93,15 @@ def family_figures(
 ) -> dict[str, Any]:
     """Recall per family over held-out files (each file's patches averaged, the family chosen
     among its class's, as a segment's is), and the macro mean over the music and noise families.
-    `how`: "families_fitted" (a head's probabilities) or "families_ontology" (family scores read
-    by ml/family_map.py's rule)."""
+    `how`: "families_fitted" (a head's family probabilities) or "families_ontology" (the network's
+    class scores, read by ml/family_map.py's rule as serving reads a segment's)."""
     correct: dict[str, list[bool]] = {name: [] for name in FAMILIES}
     for rows in by_item(probabilities, items):
         true = FAMILIES[int(truth[rows[0]])]
         allowed = [i for i, name in enumerate(FAMILIES) if FAMILY_CLASS[name] == FAMILY_CLASS[true]]
         mean = probabilities[rows].mean(axis=0)
         if how == "families_ontology":
-            chosen = FAMILIES[family_map.choose_from_families(mean, allowed)]
+            chosen = FAMILIES[family_map.choose(mean, allowed)]
         else:
             chosen = FAMILIES[allowed[int(mean[allowed].argmax())]]
         correct[true].append(chosen == true)
@@ -163,7 +163,7 @@ def crossvalidate(data: dict[str, np.ndarray], thresholds: tuple[float, float]) 
         ),
         "level_mae_db": round(float(np.abs(level_p[both] - data["mix_level"][both]).mean()), 2),
     }
-    ontology = family_map.family_scores(data["corpus_scores"].astype(np.float32))
+    ontology = data["corpus_scores"].astype(np.float32)  # class scores: read as serving reads them
     for name, probabilities in (("families_fitted", family_p), ("families_ontology", ontology)):
         report[name] = family_figures(probabilities, data["corpus_family"], data["corpus_item"], name)
         for origin in ("real-world", "game"):
