@@ -122,10 +122,12 @@ def remove(upload: ResumableUpload) -> None:
     ResumableUpload.objects.filter(pk=upload.pk).delete()
 
 
-def sweep_abandoned(now: datetime | None = None) -> int:
+def sweep_abandoned(now: datetime | None = None, dry_run: bool = False) -> int:
     """Uploads untouched for RESUMABLE_EXPIRE_S, with their parts, and part files with no row."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.RESUMABLE_EXPIRE_S)
     stale = list(ResumableUpload.objects.filter(updated_at__lt=cutoff))
+    if dry_run:
+        return len(stale)
     for upload in stale:
         remove(upload)
     folder = Path(settings.RESUMABLE_DIR)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import soundfile
@@ -242,10 +242,10 @@ def expire(session: LiveSession, reason: str) -> None:
     drop_audio(session)
 
 
-def sweep_idle(now=None) -> list[str]:
+def sweep_idle(now: datetime | None = None, dry_run: bool = False) -> list[str]:
     """Expire open sessions idle for LIVE_IDLE_S and remove their audio."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.LIVE_IDLE_S)
     idle = list(LiveSession.objects.filter(status=LiveSession.Status.OPEN, last_chunk_at__lt=cutoff))
-    for session in idle:
+    for session in [] if dry_run else idle:
         expire(session, "The live session was idle too long.")
     return [str(s.pk) for s in idle]

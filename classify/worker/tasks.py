@@ -3,8 +3,9 @@ which names them."""
 
 from __future__ import annotations
 
-from classify.clips import processing, removal, resumable, state
-from classify.live import sessions, tails
+from classify import housekeeping
+from classify.clips import processing
+from classify.live import tails
 from classify.model_versions import training
 from classify.model_versions.loader import get_classifier
 from classify.worker.keeper import holding
@@ -20,12 +21,7 @@ def classify_live(session_id: str) -> str:
 
 
 def sweep_stale_clips() -> str:
-    outcome = state.sweep()
-    purged = removal.purge_failed_files()
-    removal.remove_orphans()
-    sessions.sweep_idle()
-    abandoned = resumable.sweep_abandoned()
-    return f"abandoned uploads {abandoned}, requeued {outcome['requeued']}, failed {outcome['failed']}, removed the files of {purged}"
+    return "; ".join(housekeeping.sweep().lines())
 
 
 def train_model(run_id: int) -> str:

@@ -131,3 +131,26 @@ def test_admin_pages_list_and_filter_clips(admin_client, alice, music_wav):
     assert admin_client.get(f"/admin/classify/clip/{clip.pk}/change/").status_code == 200
     for page in ("success", "failure", "schedule", "ormq"):
         assert admin_client.get(f"/admin/django_q/{page}/").status_code == 200
+
+
+def test_the_sweep_command_sweeps_what_the_workers_sweep(alice, settings):
+    """One sweeper (classify/housekeeping.py): run by hand, it also expires idle live sessions and
+    removes abandoned resumable uploads, as the scheduled task does; with --dry-run, nothing."""
+    from io import StringIO
+
+    from classify.clips import resumable
+    from classify.live import sessions
+    from classify.models import LiveSession, ResumableUpload
+
+    live = sessions.open_session(alice)
+    upload = resumable.begin(alice, 1000, "big.wav")
+    long_ago = timezone.now() - timedelta(days=2)
+    LiveSession.objects.filter(pk=live.pk).update(last_chunk_at=long_ago)
+    ResumableUpload.objects.filter(pk=upload.pk).update(updated_at=long_ago)
+    said = StringIO()
+    call_command("requeue_stale_clips", "--dry-run", stdout=said)
+    assert "Would expire 1 idle live session(s)" in said.getvalue()
+    assert LiveSession.objects.get(pk=live.pk).status == "open" and ResumableUpload.objects.exists()
+    call_command("requeue_stale_clips", stdout=StringIO())
+    assert LiveSession.objects.get(pk=live.pk).status == "expired"
+    assert not ResumableUpload.objects.filter(pk=upload.pk).exists()
