@@ -38,7 +38,7 @@ class RefuseControlCharacters:
 class HealthProbes:
     """/healthz and /readyz, answered before host checks, HTTPS redirects, sessions and sign-in:
     a load balancer or kubelet asks by address over plain HTTP and must get the truth, not a 400
-    or a 301. JSON, no login, no data (classify/health.py)."""
+    or a 301. JSON, no login, no data (classify/infra/health.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

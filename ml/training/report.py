@@ -1,6 +1,6 @@
 """Markdown tables from saved cross-validation results, for the README and the model card.
 
-    python -m ml.training.report ml/results/crossval-seed.json ml/results/crossval-cnn.json [--sources N]
+    python -m ml.training.report ml/results/crossval-seed.json ml/results/crossval-cnn2d-sources.json [--sources N]
 
 Each JSON is what `python -m ml.training.crossval --json OUT` wrote. With --sources, also the N sources the
 last run heard worst (segment recall per source, side by side, and what the last run heard them as).
