@@ -78,7 +78,9 @@ def test_speech_over_music_is_answered_so_everywhere(alice, alice_api, alice_bro
     assert {row["lane"] for row in lanes} == {"speech", "music"}
     labels = streamed(alice_browser.get(f"/clips/{clip.pk}/tracks.audacity?lane=music")).splitlines()
     assert labels and all(line.split("\t")[2].startswith("music") for line in labels)
-    segments = list(csv.DictReader(io.StringIO(streamed(alice_browser.get(f"/clips/{clip.pk}/segments.csv")))))
+    segments = list(
+        csv.DictReader(io.StringIO(streamed(alice_browser.get(f"/clips/{clip.pk}/segments.csv"))))
+    )
     assert segments[0]["family"] and segments[0]["tags"]
     assert bob_api.get(f"/api/clips/{clip.pk}/tracks/").status_code == 404
 
@@ -97,9 +99,12 @@ def test_there_is_no_music_here_empties_the_music_lane_and_is_kept_like_other_co
     assert [(c["old_label"], c["new_label"]) for c in read_back] == [("music", "no-music")]
     page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
     assert "data-no-music" not in page and "data-music-under" not in page
-    assert alice_api.post(
-        f"/api/clips/{clip.pk}/corrections/", {"label": "no-music", "segment": 0}, format="json"
-    ).status_code == 400
+    assert (
+        alice_api.post(
+            f"/api/clips/{clip.pk}/corrections/", {"label": "no-music", "segment": 0}, format="json"
+        ).status_code
+        == 400
+    )
 
 
 def test_a_rain_recording_is_named_by_its_family_and_found_by_it(alice, alice_api, alice_browser):
