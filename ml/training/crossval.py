@@ -24,34 +24,23 @@ from pathlib import Path
 import numpy as np
 
 from ml.decision import Calibration
-from ml.training.data import WindowSet, load_windows, scan_corpus, source_folds, split_by_source
+from ml.training.data import (
+    WindowSet,
+    assert_disjoint,
+    load_windows,
+    scan_corpus,
+    source_folds,
+    split_by_source,
+    subset,
+)
 from ml.training.evaluate import format_evaluation, format_table
+from ml.training.fitting import fit, training_windows
 from ml.training.mixtures import mixture_windows
 from ml.training.outputs import FoldOutputs, summary
 from ml.training.presets import DEFAULT_PRESET, PRESETS, Preset
 from ml.training.progress import log
-from ml.training.train import fit, training_windows
 
 MIXTURES_PER_FOLD = 40
-
-
-def subset(windows: WindowSet, sources: set[str]) -> WindowSet:
-    keep = np.isin(windows.sources, list(sources))
-    kept_ids = np.unique(windows.file_ids[keep])
-    remap = {old: new for new, old in enumerate(kept_ids)}
-    return WindowSet(
-        features=windows.features[keep],
-        labels=windows.labels[keep],
-        file_ids=np.array([remap[i] for i in windows.file_ids[keep]]),
-        sources=windows.sources[keep],
-        files=[windows.files[i] for i in kept_ids],
-    )
-
-
-def assert_disjoint(train_sources: set[str], held_out: set[str]) -> None:
-    shared = train_sources & held_out
-    if shared:
-        raise AssertionError(f"sources on both sides of a fold: {sorted(shared)}")
 
 
 def crossvalidate(

@@ -283,3 +283,22 @@ def balanced_weights(windows: WindowSet) -> np.ndarray:
             weights[in_source] = np.sqrt(count) / count
         weights[in_class] /= weights[in_class].sum()
     return weights * len(windows) / weights.sum()
+
+
+def subset(windows: WindowSet, sources: set[str]) -> WindowSet:
+    keep = np.isin(windows.sources, list(sources))
+    kept_ids = np.unique(windows.file_ids[keep])
+    remap = {old: new for new, old in enumerate(kept_ids)}
+    return WindowSet(
+        features=windows.features[keep],
+        labels=windows.labels[keep],
+        file_ids=np.array([remap[i] for i in windows.file_ids[keep]]),
+        sources=windows.sources[keep],
+        files=[windows.files[i] for i in kept_ids],
+    )
+
+
+def assert_disjoint(train_sources: set[str], held_out: set[str]) -> None:
+    shared = train_sources & held_out
+    if shared:
+        raise AssertionError(f"sources on both sides of a fold: {sorted(shared)}")

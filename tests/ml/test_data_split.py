@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from ml.training.crossval import assert_disjoint
-from ml.training.data import CorpusFile, balanced_weights, scan_corpus, source_folds, split_by_source
+from ml.training.data import (
+    CorpusFile,
+    assert_disjoint,
+    balanced_weights,
+    scan_corpus,
+    source_folds,
+    split_by_source,
+)
 
 
 def test_scanning_reads_label_and_source_from_the_layout(tiny_corpus):
