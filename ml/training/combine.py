@@ -238,10 +238,10 @@ def combination_metadata(result: CombinedOutputs) -> dict:
 
 MODEL_NAMES = {
     "seed": "seed (MFCC means, MLP)",
-    "mfcc": "MFCC CNN alone (last shipped recipe)",
+    "mfcc": "MFCC CNN alone",
     "pretrained": "pretrained network alone (grouped AudioSet scores)",
     "average": "plain average of the two",
-    "combined": "combiner (new model)",
+    "combined": "combiner (the served model)",
 }
 
 
@@ -259,9 +259,9 @@ def format_tables(models: dict[str, dict[str, dict]], worst: int = 12) -> str:
             f"| {game['file_macro_f1']:.3f} |"
         )
     names = [n for n in ("mfcc", "pretrained", "combined") if n in models]
-    lines += ["", f"Worst real-world sources of the new model (segment recall; {', '.join(names)}):", ""]
+    lines += ["", f"Worst real-world sources of the served model (segment recall; {', '.join(names)}):", ""]
     lines += [
-        "| source | " + " | ".join(names) + " | the new model hears it as |",
+        "| source | " + " | ".join(names) + " | the served model hears it as |",
         "|---|" + "---|" * (len(names) + 1),
     ]
     recall = {n: models[n][REAL_WORLD]["segment_recall_per_source"] for n in names}

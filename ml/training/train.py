@@ -93,7 +93,7 @@ def train_on_every_source(args) -> int:
     if combined is not None:
         metadata.update(combination_metadata(combined))
     save_model(model, metadata, args.out)
-    stale = args.out / "evaluation.json"  # a held-out test split no longer exists for this model
+    stale = args.out / "evaluation.json"  # trained on every source: there is no held-out test split to report
     if stale.exists():
         stale.unlink()
     log(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
