@@ -222,7 +222,10 @@ def classify(owner, path: Path):
 def main() -> int:
     long_path = write_recording(WORK / f"long-{HOURS:g}h.flac", HOURS * 3600)
     short_path = write_recording(WORK / "short.flac", SHORT_S)
-    print(f"recording: {long_path} ({HOURS:g} h, {long_path.stat().st_size / 1e6:.0f} MB FLAC)", flush=True)
+    print(
+        f"recording: {long_path.relative_to(ROOT) if long_path.is_relative_to(ROOT) else long_path} ({HOURS:g} h, {long_path.stat().st_size / 1e6:.0f} MB FLAC)",
+        flush=True,
+    )
     extra = {
         "UPLOAD_MAX_DURATION_S": str(int(HOURS * 3600) + 60),
         "USER_STORAGE_QUOTA_BYTES": "0",
