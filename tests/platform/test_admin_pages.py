@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def every_kind_of_row(alice, admin_user, client):
+def every_kind_of_row(alice, admin_user, client, settings, tiny_corpus):
+    settings.TRAINING_CORPUS_DIR = tiny_corpus  # made in code: the fast layers need no ../shared
     with transaction.atomic():
         done = intake.create_clip(alice, as_upload(FIXTURES / "speech.flac", content_type="audio/flac"))
         failed = intake.create_clip(alice, as_upload(FIXTURES / "music.flac", content_type="audio/flac"))
