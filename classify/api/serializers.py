@@ -172,11 +172,15 @@ class ClipSerializer(serializers.Serializer):
         dates = serializers.DateTimeField()
         url = reverse("api-clip-audio", args=[clip.pk])
         request = self.context.get("request")
+        listing = "segments" not in self.fields
+        progress = clip.progress if clip.status == Clip.Status.PROCESSING and clip.progress else None
         values = {
             **public.clip_row(clip),
-            "segments": list(public.segment_rows(clip.result, prefetched=True)),
-            "tracks": public.shown_tracks(clip.result) if clip.result else None,
-            "progress": clip.progress if clip.status == Clip.Status.PROCESSING and clip.progress else None,
+            "segments": [] if listing else list(public.segment_rows(clip.result, prefetched=True)),
+            "tracks": public.shown_tracks(clip.result) if clip.result and not listing else None,
+            "progress": {k: v for k, v in progress.items() if k != "segments"}
+            if progress and listing
+            else progress,
             "created_at": dates.to_representation(clip.created_at),
             "finished_at": dates.to_representation(clip.finished_at) if clip.finished_at else None,
             "audio_url": request.build_absolute_uri(url) if request else url,
@@ -186,6 +190,19 @@ class ClipSerializer(serializers.Serializer):
             "channels": clip.channels,
         }
         return {name: values[name] for name in self.fields}
+
+
+class ProgressSummarySerializer(ProgressSerializer):
+    segments = None  # type: ignore[assignment]  # a list row carries no timeline
+
+
+class ClipListItemSerializer(ClipSerializer):
+    """A clip in a list: its answer without its timeline, tracks or the timeline so far (read the
+    clip for those), so a page of long recordings stays a few kilobytes."""
+
+    segments = None  # type: ignore[assignment]
+    tracks = None  # type: ignore[assignment]
+    progress = ProgressSummarySerializer(allow_null=True, help_text="while processing: done, rate, time left")
 
 
 class ClipUploadSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from classify.api.serializers import (
+    ClipListItemSerializer,
     ClipSerializer,
     ClipUploadSerializer,
     CorrectionRequestSerializer,
@@ -98,11 +99,11 @@ class ClipViewSet(
     pagination_class = ClipPages
 
     def get_queryset(self) -> QuerySet[Clip]:
-        clips: QuerySet[Clip] = (
-            Clip.objects.for_user(self.request.user)
-            .for_listing()
-            .prefetch_related(Prefetch("result__segments", queryset=Segment.objects.order_by("index")))
-        )
+        clips: QuerySet[Clip] = Clip.objects.for_user(self.request.user).for_listing()
+        if self.action != "list":  # a list row carries no timeline: no segment is read for it
+            clips = clips.prefetch_related(
+                Prefetch("result__segments", queryset=Segment.objects.order_by("index"))
+            )
         if self.action in ("list", "export"):
             refuse_unknown_filters(self.request.query_params)
             clips = filter_clips(clips, self.request.query_params)
@@ -113,10 +114,13 @@ class ClipViewSet(
             *LIST_PARAMETERS,
             OpenApiParameter("page_size", int, description="clips per page, 1 to 100 (20 by default)"),
         ],
-        responses={200: ClipSerializer(many=True), **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST},
+        responses={200: ClipListItemSerializer(many=True), **NOT_FOUND, **UNAUTHORISED, **BAD_REQUEST},
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+    def get_serializer_class(self):
+        return ClipListItemSerializer if self.action == "list" else ClipSerializer
 
     @extend_schema(
         request={"multipart/form-data": ClipUploadSerializer},
