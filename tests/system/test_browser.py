@@ -220,7 +220,7 @@ def test_speech_over_music_is_drawn_as_two_lanes_and_no_music_is_one_click(
     fixtures = Path(__file__).resolve().parents[1] / "fixtures"
     speech, rate = soundfile.read(fixtures / "speech.flac", dtype="float32")
     music, _ = soundfile.read(fixtures / "music.flac", dtype="float32")
-    speech, music = np.tile(speech, 5)[: rate * 16], np.tile(music, 4)[: rate * 16]
+    speech, music = np.resize(speech, rate * 16), np.resize(music, rate * 16)  # looped to 16 s
     music *= np.sqrt(np.mean(speech**2)) * 10 ** (-8 / 20) / np.sqrt(np.mean(music**2))
     path = tmp_path / "podcast.flac"
     soundfile.write(path, 0.8 * (speech + music) / np.abs(speech + music).max(), rate)
