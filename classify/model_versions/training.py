@@ -272,7 +272,7 @@ def train_in_child(argv: list[str], progress: ProgressLog) -> None:
             if child.poll() is None:
                 child.kill()
     if code != 0:
-        raise RuntimeError(f"ml.training.train exited with status {code}: " + " / ".join(progress.lines[-3:]))
+        raise RuntimeError(child_failure(progress.lines, code))
 
 
 _running: int | None = None  # the run this process trains, renewed by its keeper
@@ -305,6 +305,22 @@ def fail_abandoned() -> int:
     if stale.exists() and not queue.broker(settings.TRAINING_QUEUE).queue_size():
         failed += stale.update(status=ModelVersion.Status.FAILED, error=LOST, finished_at=timezone.now())
     return failed
+
+
+_RAISED = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception|Exit)): (.*)$")
+
+
+def child_failure(lines: list[str], code: int) -> str:
+    """A sentence for a training process that failed: what it raised, in words, never a traceback's
+    code lines ("return os.stat(self, ...)")."""
+    raised = next((m for line in reversed(lines) if (m := _RAISED.match(line.strip()))), None)
+    if raised is None:
+        return f"the training process stopped with status {code} before it finished."
+    kind, detail = raised.groups()
+    if kind == "FileNotFoundError":
+        missing = detail.rsplit(": ", 1)[-1].strip("'\"")
+        return f"a file it needed went missing during the run ({missing}); start it again."
+    return f"the training process stopped: {kind}: {detail}"
 
 
 def run_training(run_id: int) -> str:

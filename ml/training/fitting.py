@@ -31,7 +31,6 @@ from ml.training.data import (
     CorpusFile,
     WindowSet,
     balanced_weights,
-    fingerprint,
     load_windows,
     source_balanced_weights,
 )
@@ -138,9 +137,10 @@ def library_versions() -> dict[str, str]:
 
 
 def model_metadata(
-    name: str, preset: Preset, files, calibration, split: dict, seed: int, started: float
+    name: str, preset: Preset, corpus_fingerprint: str, calibration, split: dict, seed: int, started: float
 ) -> dict:
-    corpus_fingerprint = fingerprint(files)
+    """What a trained model is saved with. `corpus_fingerprint` is taken when the corpus is read,
+    before training: a corpus that changes during a long run cannot fail the run at its end."""
     recipe = dataclasses.asdict(preset)
     recipe_hash = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:4]
     return {

@@ -24,6 +24,7 @@ from ml.decision import Calibration
 from ml.training import networks as keras_models
 from ml.training.combine import combination_metadata, combine
 from ml.training.data import (
+    fingerprint,
     load_windows,
     scan_corpus,
     split_by_source,
@@ -67,6 +68,7 @@ def train_on_every_source(args) -> int:
     # The "unsure" margin is chosen on the outputs the served model gives: combined where it combines.
     margin = tables(outputs, preset.features, combined.nested if combined else None)["chosen_margin"]
     files = scan_corpus(args.corpus)
+    corpus_fingerprint = fingerprint(files)  # now, not after hours of training
     log(
         f"{len(files)} files, every source in training; {epochs} epochs; calibration {calibration}; margin {margin}"
     )
@@ -78,7 +80,7 @@ def train_on_every_source(args) -> int:
     metadata = model_metadata(
         args.preset,
         preset,
-        files,
+        corpus_fingerprint,
         calibration,
         {"train": sources, "validation": [], "test": []},
         args.seed,
@@ -129,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.epochs:
         preset = dataclasses.replace(preset, epochs=args.epochs)
     files = scan_corpus(args.corpus)
+    corpus_fingerprint = fingerprint(files)  # now, not after hours of training
     split = split_by_source(files, seed=args.seed)
     log(
         f"{len(files)} files; split by source: "
@@ -143,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     model, calibration, _ = fit(preset, train, validation, args.seed)
     log(f"trained; calibration {calibration}")
 
-    metadata = model_metadata(args.preset, preset, files, calibration, split.sources(), args.seed, started)
+    metadata = model_metadata(
+        args.preset, preset, corpus_fingerprint, calibration, split.sources(), args.seed, started
+    )
     test_probabilities = calibration.apply(keras_models.predict(model, test.features))
     if preset.combine_pretrained:
         combiner = validation_combiner(preset, split.validation, validation, calibration, model, args.corpus)

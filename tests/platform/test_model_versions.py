@@ -302,3 +302,22 @@ def test_a_clip_page_in_admin_shows_the_answer_a_timeline_and_percentages_and_no
     )  # the timeline's first segment, in music's colour
     assert "music 9" in page or "music 8" in page  # probabilities in percent, not JSON
     assert 'name="_save"' not in page and 'name="_continue"' not in page
+
+
+def test_a_failed_training_process_is_told_in_a_sentence_not_a_traceback():
+    """Issue 27: a corpus file removed during a run failed it with "return os.stat(self, ...) /
+    FileNotFoundError" in admin. The run now says what happened."""
+    lines = [
+        "[12:00:01] training",
+        "Traceback (most recent call last):",
+        '  File "/usr/lib/python3.11/pathlib.py", line 1013, in stat',
+        "    return os.stat(self, follow_symlinks=follow_symlinks)",
+        "FileNotFoundError: [Errno 2] No such file or directory: '/corpus/noise/rain/a.ogg'",
+    ]
+    said = training.child_failure(lines, 1)
+    assert said == "a file it needed went missing during the run (/corpus/noise/rain/a.ogg); start it again."
+    assert "os.stat" not in said and "Traceback" not in said
+    assert training.child_failure(["ValueError: no music sources"], 1).endswith(
+        "ValueError: no music sources"
+    )
+    assert "status 9" in training.child_failure(["[12:00:01] training"], 9)
