@@ -321,3 +321,19 @@ def test_a_failed_training_process_is_told_in_a_sentence_not_a_traceback():
         "ValueError: no music sources"
     )
     assert "status 9" in training.child_failure(["[12:00:01] training"], 9)
+
+
+def test_the_compare_page_counts_in_words_and_says_nothing_agreed_about_nothing(
+    settings, tmp_path, admin_client
+):
+    """Issue 27: "corrections of 1 users", and "They agree on every recording" about zero."""
+    registry.register_shipped()
+    empty = comparison(0.9, 0.9)
+    held_out = empty["sets"]["corrections"]
+    held_out.update(recordings=0, disagreements=[])
+    held_out["active"]["per_class"] = held_out["candidate"]["per_class"] = {}
+    candidate = copied_version(settings, tmp_path, "cand-empty", empty)
+    ModelVersion.objects.filter(pk=candidate.pk).update(corrections_used=1, correction_users=1)
+    page = admin_client.get(f"/admin/classify/modelversion/{candidate.pk}/compare/").content.decode()
+    assert "1 correction from\n1 user)" in page
+    assert "They agree on every recording" not in page and "nothing here to compare them on" in page
