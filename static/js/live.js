@@ -130,6 +130,8 @@
     button.textContent = "◉ Listen";
     button.setAttribute("aria-pressed", "false");
     await waitForChunks();
+    label.textContent = "–";  // nothing is heard now: the last label would say otherwise
+    label.className = "chip";
     try {
       const clip = await post(api + session.id + "/finish/", null, null);
       note.innerHTML = "";

@@ -299,6 +299,7 @@ def test_live_mode_follows_speech_then_music_and_keeps_the_recording(
     page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
     page.click("[data-listen]")
     page.wait_for_selector("[data-live-clip]", timeout=30_000)
+    assert page.locator("[data-live-label]").inner_text() == "–"  # "Now:" no longer says music
     clip = Clip.objects.get(owner__username="lena")
     assert clip.original_filename.startswith("live-") and clip.duration_s >= 8
     # The kept clip's answer appears beside its link once the worker has classified it.
