@@ -170,6 +170,26 @@ def spoken_seconds(seconds: float) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
+def clock(seconds: float) -> str:
+    """5252.7 -> "1:27:32.7", 75.25 -> "1:15.3": a moment in a long recording, as its zoom view and
+    any player say it."""
+    tenths = round(seconds * 10)
+    minutes, tenths_left = divmod(tenths, 600)
+    hours, minutes = divmod(minutes, 60)
+    rest = f"{tenths_left // 10:02d}.{tenths_left % 10}"
+    return f"{hours}:{minutes:02d}:{rest}" if hours else f"{minutes}:{rest}"
+
+
+def span_text(start: float, end: float, duration_s: float | None) -> str:
+    """A segment's place: "12.0–15.5 s" in a short clip, "1:27:32.7–1:27:39.2" in a long one."""
+    if (duration_s or 0) < CLOCK_FROM_S:
+        return f"{start:.1f}–{end:.1f} s"
+    return f"{clock(start)}–{clock(end)}"
+
+
+CLOCK_FROM_S = 600  # clips from 10 minutes say where things are on a clock
+
+
 def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 

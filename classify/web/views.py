@@ -143,6 +143,7 @@ def timeline(result, duration_s: float | None) -> list[dict]:
         {
             **row,
             "corrected": row["corrected_label"] is not None,
+            "when": summary.span_text(row["start"], row["end"], duration_s),
             "left_pct": f"{100 * row['start'] / total:.3f}",
             "width_pct": f"{100 * (row['end'] - row['start']) / total:.3f}",
             # Too narrow for its word: the label would be cut ("noi"); the title still says it.

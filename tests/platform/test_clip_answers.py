@@ -245,3 +245,23 @@ def test_a_stored_summary_is_recomputed_after_each_correction(alice, interview_t
     Segment.objects.filter(classification=result).update(corrected_label="noise")
     stored = summary.refresh(result)
     assert stored.shares["noise"] == pytest.approx(clip.duration_s, abs=0.6) and not stored.mixed
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"), [(5252.7, "1:27:32.7"), (75.25, "1:15.2"), (3600, "1:00:00.0"), (9.96, "0:10.0")]
+)
+def test_a_moment_in_a_long_recording_is_said_on_a_clock(seconds, said):
+    assert summary.clock(seconds) == said
+
+
+def test_a_long_clips_segment_list_says_where_on_a_clock_as_its_zoom_view_does(
+    alice, alice_browser, tmp_path
+):
+    from tests.audio_factory import chord, write
+
+    clip = classified(alice, write(tmp_path / "long.wav", chord(4.0)))
+    Clip.objects.filter(pk=clip.pk).update(duration_s=5400)  # an hour and a half, as far as the page knows
+    page = alice_browser.get(f"/clips/{clip.pk}/").content.decode()
+    assert "<span data-when>0:00.0–0:04.0</span>" in page
+    short = classified(alice, write(tmp_path / "short.wav", chord(4.0)))
+    assert "<span data-when>0.0–4.0 s</span>" in alice_browser.get(f"/clips/{short.pk}/").content.decode()
