@@ -117,6 +117,9 @@ class ClipSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     filename = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=Clip.Status.choices, read_only=True)
+    late = serializers.BooleanField(
+        help_text="taking longer than usual: queued over 20 s, or held by a worker that reports no progress"
+    )
     label = serializers.ChoiceField(
         choices=TIMELINE_LABELS,
         allow_null=True,

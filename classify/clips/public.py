@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.utils import timezone
+
 from classify.clips import summary
 from classify.models import Classification, Clip, Segment
 from ml import CLASS_NAMES, SILENCE, TIMELINE_LABELS
@@ -94,12 +96,22 @@ ANSWER_FIELDS = (
 )
 
 
+def late(clip: Clip) -> bool:
+    """Whether the clip is "taking longer than usual" (classify/clips/summary.py's rule)."""
+    now = timezone.now()
+    waiting_s = (now - clip.queued_at).total_seconds() if clip.queued_at else None
+    working_s = (now - clip.started_at).total_seconds() if clip.started_at else None
+    reports = clip.status == Clip.Status.PROCESSING and bool(clip.progress)
+    return summary.is_late(clip.status, waiting_s, working_s, reports)
+
+
 def clip_row(clip: Clip) -> dict[str, Any]:
     """A clip as listed: its file, state and answer (the API adds its timeline and links)."""
     return {
         "id": clip.pk,
         "filename": clip.original_filename,
         "status": clip.status,
+        "late": late(clip),
         **answer_fields(clip.result),
         "duration_s": clip.duration_s,
         "error": clip.error,

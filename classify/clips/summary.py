@@ -187,7 +187,19 @@ def span_text(start: float, end: float, duration_s: float | None) -> str:
     return f"{clock(start)}–{clock(end)}"
 
 
-CLOCK_FROM_S = 600  # clips from 10 minutes say where things are on a clock
+CLOCK_FROM_S = 600
+# A clip is "taking longer than usual" when it has waited this long for a worker, or a worker has
+# held it this long without reporting progress. A long recording that reports progress is long,
+# not late, however long it takes.
+LATE_AFTER_S = 20.0
+
+
+def is_late(status: str, waiting_s: float | None, working_s: float | None, reports_progress: bool) -> bool:
+    if status == "queued":
+        return (waiting_s or 0) > LATE_AFTER_S
+    if status == "processing":
+        return not reports_progress and (working_s or 0) > LATE_AFTER_S
+    return False  # clips from 10 minutes say where things are on a clock
 
 
 def _listed(names: list[str]) -> str:

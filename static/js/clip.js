@@ -108,10 +108,8 @@
   }
   const finished = ["done", "failed"];
   if (finished.includes(article.dataset.statusValue)) return;
-  const started = Date.now();
-  const SLOW_MS = 20000;  // a clip of a few minutes is done well within this on an idle server
   let wait = 700;
-  let moving = false;  // a worker reports progress: long, not late
+  let late = false;  // the server's rule (classify/clips/summary.py: is_late)
   const poll = async () => {
     try {
       const response = await fetch(article.dataset.api, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -122,11 +120,11 @@
         badge.className = "status " + clip.status;
         if (finished.includes(clip.status)) { window.location.reload(); return; }
         showProgress(clip.progress);
-        moving = moving || Boolean(clip.progress);
+        late = clip.late;
       }
     } catch (error) { /* the server may be restarting; try again */ }
     const slow = article.querySelector("[data-slow]");
-    if (slow && !moving && Date.now() - started > SLOW_MS) slow.hidden = false;  // waiting, not working
+    if (slow) slow.hidden = !late;  // waiting, not working
     wait = Math.min(wait * 1.3, 3000);  // back off: a long wait need not cost a request a second
     setTimeout(poll, wait);
   };

@@ -26,11 +26,24 @@
     item.dataset.status = state;
   }
 
+  function spoken(seconds) {  // as classify/clips/summary.py's spoken_seconds says it
+    if (seconds < 9.95) return seconds.toFixed(1) + " s";
+    if (seconds < 90) return Math.round(seconds) + " s";
+    const minutes = Math.round(seconds / 60);
+    const hours = Math.floor(minutes / 60);
+    return hours ? hours + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "") : minutes + " min";
+  }
+
+  function progressText(progress) {
+    const of = progress.total_s ? " of " + spoken(progress.total_s) : "";
+    const left = progress.left_s !== null && progress.left_s !== undefined ? ", about " + spoken(progress.left_s) + " left" : "";
+    return spoken(progress.done_s) + of + left;
+  }
+
   async function follow(item, clip) {
     const link = document.createElement("a");
     link.href = "/clips/" + clip.id + "/";
     link.textContent = "open";
-    const started = Date.now();
     let wait = 500;
     for (;;) {
       try {
@@ -52,13 +65,18 @@
             item.querySelector("[data-detail]").textContent = clip.error;
             return;
           }
+          const detail = item.querySelector("[data-detail]");
+          if (clip.progress) {  // a long recording at work: long, not late
+            const bar = item.querySelector("progress");
+            if (clip.progress.total_s) { bar.hidden = false; bar.value = (100 * clip.progress.done_s) / clip.progress.total_s; }
+            detail.textContent = "classifying: " + progressText(clip.progress) + " ";
+            detail.append(link);
+          } else if (clip.late) {  // the server's rule (classify/clips/summary.py: is_late)
+            detail.textContent = "Taking longer than usual (the workers are busy); it will finish. ";
+            detail.append(link);
+          }
         }
       } catch (error) { /* the server may be restarting; try again */ }
-      if (Date.now() - started > 20000) {
-        const detail = item.querySelector("[data-detail]");
-        detail.textContent = "Taking longer than usual (the workers are busy); it will finish. ";
-        detail.append(link);
-      }
       await new Promise((resolve) => setTimeout(resolve, wait));
       wait = Math.min(wait * 1.3, 5000);
     }
@@ -78,7 +96,10 @@
       metadata: { filename: name || file.name, filetype: file.type },
       headers: { "X-CSRFToken": csrf },
       removeFingerprintOnSuccess: true,
-      onProgress: (sent, total) => { bar.value = (100 * sent) / total; },
+      onProgress: (sent, total) => {
+        bar.value = (100 * sent) / total;
+        if (sent === total) setState(item, "queued", "checking");  // the server reads the whole file
+      },
       onError: (error) => {
         bar.hidden = true;
         setState(item, "failed", "refused");
@@ -109,6 +130,7 @@
     request.setRequestHeader("X-CSRFToken", csrf);
     request.upload.onprogress = (event) => {
       if (event.lengthComputable) bar.value = (100 * event.loaded) / event.total;
+      if (event.lengthComputable && event.loaded === event.total) setState(item, "queued", "checking");
     };
     request.onload = () => {
       bar.value = 100;

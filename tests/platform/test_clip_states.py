@@ -6,6 +6,7 @@ import pytest
 
 from classify.clips import intake, state
 from classify.models import Clip
+from tests.conftest import FIXTURES
 from tests.django_layer import as_upload, process_clip
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +61,25 @@ def test_admin_says_which_clips_an_action_left_alone(admin_client, done_clip):
         in (response.content.decode())
     )
     assert Clip.objects.get(pk=done_clip.pk).status == Clip.Status.DONE
+
+
+def test_a_clip_is_late_when_it_waits_or_stalls_never_when_a_long_one_reports_progress(alice, alice_api):
+    """Issue 27: a 3-hour file "took longer than usual" after 20 s though nothing was busy. The
+    rule (classify/clips/summary.py: is_late) is the server's; the pages read `late`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    clip = intake.create_clip(alice, as_upload(FIXTURES / "speech.flac"))
+    ago = timezone.now() - timedelta(seconds=60)
+
+    def late(**fields) -> bool:
+        Clip.objects.filter(pk=clip.pk).update(**fields)
+        return alice_api.get(f"/api/clips/{clip.pk}/").json()["late"]
+
+    assert not late(status="queued", queued_at=timezone.now())
+    assert late(status="queued", queued_at=ago)  # nobody took it
+    assert late(status="processing", started_at=ago, progress={})  # taken, and silent
+    progress = {"done_s": 600, "total_s": 10800, "rate": 600, "left_s": 17, "segments": []}
+    assert not late(status="processing", started_at=ago, progress=progress)  # long, not late
+    assert not alice_api.get("/api/clips/").json()["results"][0]["late"]

@@ -241,6 +241,36 @@ def test_speech_over_music_is_drawn_as_two_lanes_and_no_music_is_one_click(
     assert page.locator("[data-music-under]").count() == 0
 
 
+def test_a_waiting_clip_is_called_late_and_a_long_one_at_work_is_not(
+    browser_factory, live_server, settings, tmp_path
+):
+    """The page follows the server's rule (`late`): a clip nobody took for a minute is "taking
+    longer than usual"; once a worker reports progress on it, the page shows the progress and
+    stops calling it late (issue 27: a 3-hour file read as trouble after 20 s)."""
+    from datetime import timedelta
+
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from classify.clips import intake
+    from tests.django_layer import as_upload
+
+    settings.CLASSIFY_SYNC = False  # no worker here: the clip stays where the test puts it
+    page = browser_factory().new_page()
+    sign_up(page, live_server.url, "tina")
+    path = tmp_path / "long.flac"
+    path.write_bytes(real_mix(path))
+    clip = intake.create_clip(User.objects.get(username="tina"), as_upload(path))
+    minute_ago = timezone.now() - timedelta(seconds=60)
+    Clip.objects.filter(pk=clip.pk).update(queued_at=minute_ago)
+    page.goto(f"{live_server.url}/clips/{clip.pk}/")
+    page.wait_for_selector("[data-slow]:not([hidden])", timeout=10_000)
+    progress = {"done_s": 600, "total_s": 10800, "rate": 600, "left_s": 17, "segments": [], "at": None}
+    Clip.objects.filter(pk=clip.pk).update(status="processing", started_at=minute_ago, progress=progress)
+    page.wait_for_selector("[data-progress]:not([hidden])", timeout=10_000)
+    page.wait_for_selector("[data-slow]", state="hidden", timeout=10_000)
+
+
 def test_a_polyglot_upload_named_html_never_runs_its_script_on_the_site(
     browser_factory, live_server, tmp_path
 ):
