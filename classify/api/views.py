@@ -215,23 +215,6 @@ class ClipViewSet(
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "type",
-                enum=[*segment_export.KINDS],
-                description="file type, json by default; audacity: a label track",
-            )
-        ],
-        responses={
-            (200, "application/json"): SegmentRowSerializer(many=True),
-            (200, "text/csv"): OpenApiTypes.STR,
-            (200, "text/plain"): OpenApiTypes.STR,
-            **NOT_FOUND,
-            **UNAUTHORISED,
-            **BAD_REQUEST,
-        },
-    )
-    @extend_schema(
-        parameters=[
             OpenApiParameter("type", enum=[*segment_export.KINDS], description="file type, json by default"),
             OpenApiParameter(
                 "lane", enum=[*segment_export.LANES], description="audacity: which lane (music by default)"
@@ -257,6 +240,23 @@ class ClipViewSet(
             raise ValidationError({"lane": [f"Choose one of {', '.join(segment_export.LANES)}."]})
         return segment_export.tracks_response(self.get_object(), kind, lane)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "type",
+                enum=[*segment_export.KINDS],
+                description="file type, json by default; audacity: a label track",
+            )
+        ],
+        responses={
+            (200, "application/json"): SegmentRowSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/plain"): OpenApiTypes.STR,
+            **NOT_FOUND,
+            **UNAUTHORISED,
+            **BAD_REQUEST,
+        },
+    )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def segments(self, request, pk=None):
         """The clip's timeline as CSV, JSON or an Audacity label track, each segment as shown."""
