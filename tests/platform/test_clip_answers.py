@@ -265,3 +265,15 @@ def test_a_long_clips_segment_list_says_where_on_a_clock_as_its_zoom_view_does(
     assert "<span data-when>0:00.0–0:04.0</span>" in page
     short = classified(alice, write(tmp_path / "short.wav", chord(4.0)))
     assert "<span data-when>0.0–4.0 s</span>" in alice_browser.get(f"/clips/{short.pk}/").content.decode()
+
+
+def test_a_confidence_on_a_half_percent_reads_the_same_on_the_page_history_and_upload_list(
+    alice, alice_browser, tmp_path
+):
+    """The upload list rounds with Math.round (93 for 0.925); the pages rounded to even (92)."""
+    from tests.audio_factory import chord, write
+
+    clip = classified(alice, write(tmp_path / "tune.wav", chord(4.0)))
+    Classification.objects.filter(pk=clip.result_id).update(confidence=0.925)
+    assert "(93% confident)" in alice_browser.get(f"/clips/{clip.pk}/").content.decode()
+    assert "<td>93%</td>" in alice_browser.get("/").content.decode()
