@@ -241,6 +241,32 @@ def test_speech_over_music_is_drawn_as_two_lanes_and_no_music_is_one_click(
     assert page.locator("[data-music-under]").count() == 0
 
 
+def test_the_history_fits_a_phone_with_mixed_corrected_and_long_named_clips(
+    browser_factory, live_server, tmp_path
+):
+    """Issue 27: on a phone the history table was 422 px wide in a 390 px window."""
+    from django.contrib.auth.models import User
+
+    from classify.clips import corrections, intake
+    from tests.django_layer import as_upload, process_clip
+
+    page = browser_factory().new_page(viewport={"width": 390, "height": 844})
+    sign_up(page, live_server.url, "ursula")
+    owner = User.objects.get(username="ursula")
+    names = ["VID20261130T1234567890123456789012345.flac", "mix.flac", "b.flac"]  # no break in the name
+    for name in names:
+        path = tmp_path / name
+        path.write_bytes(real_mix(path))
+        clip = intake.create_clip(owner, as_upload(path))
+        process_clip(clip.pk)
+    corrections.correct(Clip.objects.with_result().get(original_filename="b.flac"), owner, "noise")
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("table.clips")
+    assert page.locator("[data-mixed]").count() >= 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "history-phone-mixed.png"), full_page=True)
+
+
 def test_a_waiting_clip_is_called_late_and_a_long_one_at_work_is_not(
     browser_factory, live_server, settings, tmp_path
 ):
