@@ -7,9 +7,10 @@ from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 
 from accounts.lockout import locked_out
+from classify.infra.parsers import BoundedJSONParser
 
 
 class TokenSerializer(serializers.Serializer):
@@ -30,7 +31,7 @@ class TokenView(ObtainAuthToken):
     """POST a user name and password, get that user's API token. Wrong passwords count towards
     the sign-in lock-out (django-axes), as on the login page."""
 
-    parser_classes = [FormParser, MultiPartParser, JSONParser]
+    parser_classes = [FormParser, MultiPartParser, BoundedJSONParser]
 
     @extend_schema(
         request=AuthTokenSerializer,

@@ -9,7 +9,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from classify.api.serializers import (
@@ -27,6 +27,7 @@ from classify.api.serializers import (
 from classify.clips import filters, history_export, intake, removal, segment_export
 from classify.clips.corrections import CorrectionRefused, CorrectionThrottled, correct
 from classify.clips.filters import filter_clips
+from classify.infra.parsers import BoundedJSONParser
 from classify.infra.ranged import audio_response
 from classify.models import Clip, Segment
 from ml import TIMELINE_LABELS
@@ -156,7 +157,7 @@ class ClipViewSet(
     @action(
         detail=True,
         methods=["get", "post"],
-        parser_classes=[JSONParser, FormParser, MultiPartParser],
+        parser_classes=[BoundedJSONParser, FormParser, MultiPartParser],
         pagination_class=None,
     )
     def corrections(self, request, pk=None):
