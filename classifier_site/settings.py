@@ -192,7 +192,7 @@ SIGNUP_RATE = envrate("SIGNUP_RATE", "10/hour")
 # Bytes of audio one user may keep stored (0: no quota).
 # Resumable uploads (tus): parts wait in this folder of the web machine (shared, or sticky
 # routing, when there are several) and are removed when unfinished for RESUMABLE_EXPIRE_S.
-RESUMABLE_DIR = Path(envstr("RESUMABLE_DIR", str(BASE_DIR / "var" / "resumable")))
+RESUMABLE_DIR = Path(envstr("RESUMABLE_DIR", str(VAR_DIR / "resumable")))
 RESUMABLE_EXPIRE_S = envint("RESUMABLE_EXPIRE_S", 24 * 3600, minimum=60)
 USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 10 * 1024 * 1024 * 1024)
 # Live sessions: at most this long, closed after this long without a chunk, chunks of at most

@@ -47,3 +47,21 @@ def test_good_values_start():
         ).returncode
         == 0
     )
+
+
+def test_every_folder_the_platform_writes_follows_var_dir(tmp_path):
+    """Issue 27: RESUMABLE_DIR stayed in the checkout's var/ when VAR_DIR pointed elsewhere."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "classifier_site.settings", "VAR_DIR": str(tmp_path)}
+    env.update(SECRET_KEY="a-test-key-with-plenty-of-different-characters-0123456789", DEBUG="false")
+    for name in ("RESUMABLE_DIR", "STATIC_ROOT", "MEDIA_ROOT", "FILE_UPLOAD_TEMP_DIR", "MODEL_CACHE_DIR"):
+        env.pop(name, None)
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print('\\n'.join(str(getattr(s, n)) for n in "
+        "('RESUMABLE_DIR', 'STATIC_ROOT', 'MEDIA_ROOT', 'FILE_UPLOAD_TEMP_DIR', 'MODEL_CACHE_DIR')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert all(line.startswith(str(tmp_path)) for line in done.stdout.split()), done.stdout
