@@ -14,10 +14,12 @@ Unfinished uploads are removed after RESUMABLE_EXPIRE_S by the sweeper.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -83,23 +85,53 @@ def append(
         remaining = locked.length - locked.offset
         if declared is not None and declared > remaining:
             raise ResumableRefused(f"The part is longer than the {remaining} bytes left of this upload.", 413)
-        written = 0
-        try:
-            with locked.part_path.open("r+b") as out:
-                out.seek(locked.offset)
-                while written < remaining:
+        written, full = 0, None  # full: the error of a disk that filled up
+        with locked.part_path.open("r+b", buffering=0) as out:  # unbuffered: a full disk fails the write
+            out.seek(locked.offset)
+            while written < remaining:
+                try:
                     chunk = read(min(PART_READ_BYTES, remaining - written))
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    written += len(chunk)
-        except OSError as error:  # the client went away mid-part: keep what arrived
-            logger.info("resumable upload %s: part cut short after %d bytes (%s)", locked.pk, written, error)
+                except OSError as error:  # the client went away mid-part: keep what arrived
+                    logger.info(
+                        "resumable upload %s: part cut short after %d bytes (%s)", locked.pk, written, error
+                    )
+                    break
+                if not chunk:
+                    break
+                count, full = write_all(out, chunk)
+                written += count
+                if full is not None:  # our disk, not the client: say so, keep what fitted
+                    logger.error(
+                        "resumable upload %s: storage full after %d bytes (%s)", locked.pk, written, full
+                    )
+                    break
         locked.offset += written
         locked.save(update_fields=["offset", "updated_at"])
+    if full is not None:
+        raise intake.StorageFull(
+            "The server has no room for the rest of your file right now; what arrived is kept. "
+            "Send the rest later from where it stands."
+        )
     if locked.offset < locked.length:
         return None
     return finish(locked)
+
+
+def write_all(out: BinaryIO, chunk: bytes) -> tuple[int, OSError | None]:
+    """Write `chunk`, and say how many bytes went in and, if the disk filled up, the error. An
+    unbuffered write may take part of a chunk and say so only by its count; the next one raises."""
+    view, done = memoryview(chunk), 0
+    while done < len(chunk):
+        try:
+            count = out.write(view[done:])
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            return done, error
+        if not count:
+            return done, OSError(errno.ENOSPC, "no byte could be written")
+        done += count
+    return done, None
 
 
 def finish(upload: ResumableUpload) -> Clip:

@@ -70,3 +70,44 @@ def test_orphaned_files_and_abandoned_temporary_uploads_are_swept(alice, music_w
     removal.remove_orphans()
     assert not orphan.exists() and not abandoned.exists()
     assert fresh_orphan.exists() and (media / kept.file.name).exists()  # young, or a clip's own
+
+
+@pytest.fixture
+def tiny_resumable_dir(settings, tmp_path):
+    """RESUMABLE_DIR on a 256 kB filesystem of its own."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root (CI runs as root)")
+    root = tmp_path / "tiny-parts"
+    root.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(root)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.fail(f"cannot mount a small filesystem: {mounted.stderr.decode().strip()}")
+    settings.RESUMABLE_DIR = root
+    yield root
+    subprocess.run(["umount", str(root)], check=True)
+
+
+def test_a_part_that_fills_the_disk_is_answered_507_and_keeps_what_fitted(
+    alice_api, tiny_resumable_dir, tmp_path
+):
+    """Issue 27: a full disk during a part answered 204 (logged at INFO), and the client took the
+    upload as going well."""
+    import base64
+
+    data = write(tmp_path / "long.wav", chord(20.0)).read_bytes()  # 640 kB: more than the disk holds
+    tus = {"HTTP_TUS_RESUMABLE": "1.0.0"}
+    created = alice_api.post(
+        "/api/uploads/",
+        HTTP_UPLOAD_LENGTH=str(len(data)),
+        HTTP_UPLOAD_METADATA="filename " + base64.b64encode(b"long.wav").decode(),
+        **tus,
+    )
+    location = created["Location"]
+    part = alice_api.generic(
+        "PATCH", location, data, content_type="application/offset+octet-stream", HTTP_UPLOAD_OFFSET="0", **tus
+    )
+    assert part.status_code == 507 and "no room for the rest of your file" in part.json()["detail"], part.json()
+    kept = int(alice_api.head(location, **tus)["Upload-Offset"])
+    assert 0 < kept < len(data)
