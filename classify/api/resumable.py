@@ -193,6 +193,8 @@ class ResumableUploadView(APIView):
         except intake.UploadRejected as error:
             return _refused(str(error))
         current = ResumableUpload.objects.filter(pk=upload.pk).values_list("offset", flat=True).first()
+        if current is None and clip is None:  # removed while the part came in: never "complete"
+            raise NotFound("This upload expired or was removed while the part was sent; start again.")
         headers = {"Upload-Offset": str(current if current is not None else upload.length)}
         if clip is not None:
             headers["Upload-Clip-Id"] = str(clip.pk)

@@ -157,15 +157,26 @@ def remove(upload: ResumableUpload) -> None:
 def sweep_abandoned(now: datetime | None = None, dry_run: bool = False) -> int:
     """Uploads untouched for RESUMABLE_EXPIRE_S, with their parts, and part files with no row."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.RESUMABLE_EXPIRE_S)
-    stale = list(ResumableUpload.objects.filter(updated_at__lt=cutoff))
+    stale = list(ResumableUpload.objects.filter(updated_at__lt=cutoff).values_list("pk", flat=True))
     if dry_run:
         return len(stale)
-    for upload in stale:
-        remove(upload)
+    removed = 0
+    for pk in stale:
+        with transaction.atomic():
+            # A part streaming in holds the row's lock: skip it rather than wait minutes for it
+            # (the clips worker runs this sweep) and delete an upload in use.
+            held = (
+                ResumableUpload.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, updated_at__lt=cutoff)
+                .first()
+            )
+            if held is not None:
+                held.delete()
+                removed += 1
     folder = Path(settings.RESUMABLE_DIR)
     if folder.is_dir():
         known = {str(pk) for pk in ResumableUpload.objects.values_list("pk", flat=True)}
         for part in folder.glob("*.part"):
             if part.stem not in known and part.stat().st_mtime < cutoff.timestamp():
                 part.unlink(missing_ok=True)
-    return len(stale)
+    return removed

@@ -122,3 +122,34 @@ def test_the_server_says_what_it_supports(alice_api, settings):
     answer = alice_api.options("/api/uploads/")
     assert answer.status_code == 204 and answer["Tus-Extension"] == "creation,termination"
     assert answer["Tus-Max-Size"] == str(settings.UPLOAD_MAX_BYTES)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_skips_an_upload_whose_part_is_streaming_in_without_waiting(alice):
+    """Issue 27: the sweeper waited on a streaming part's row lock (minutes of the only clips
+    worker), then deleted that upload. A locked row is skipped, at once."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    upload = resumable.begin(alice, 1000, "big.wav")
+    ResumableUpload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(days=2))
+    locked, release = threading.Event(), threading.Event()
+
+    def stream_a_part():  # what append() holds while a part comes in
+        with transaction.atomic():
+            ResumableUpload.objects.select_for_update().get(pk=upload.pk)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    streaming = threading.Thread(target=stream_a_part)
+    streaming.start()
+    assert locked.wait(10)
+    started = time.monotonic()
+    assert resumable.sweep_abandoned() == 0
+    assert time.monotonic() - started < 5 and ResumableUpload.objects.filter(pk=upload.pk).exists()
+    release.set()
+    streaming.join()
+    assert resumable.sweep_abandoned() == 1  # untouched and no longer in use: now it goes
