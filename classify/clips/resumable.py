@@ -75,7 +75,11 @@ def append(
     with transaction.atomic():
         # One part at a time, by a row lock held while the part streams in: a process that dies
         # mid-part releases it with its connection (a cache key would stay until it expired).
-        locked = ResumableUpload.objects.select_for_update().get(pk=upload.pk)
+        locked = ResumableUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is None:  # finished (or removed) while this request waited for the lock
+            raise ResumableRefused(
+                "This upload is already finished or was removed: its clip is in your history.", 404
+            )
         if offset != locked.offset:
             raise ResumableRefused(
                 f"This part starts at byte {offset}, but the upload stands at byte {locked.offset}: "

@@ -153,3 +153,18 @@ def test_the_sweeper_skips_an_upload_whose_part_is_streaming_in_without_waiting(
     release.set()
     streaming.join()
     assert resumable.sweep_abandoned() == 1  # untouched and no longer in use: now it goes
+
+
+def test_the_same_last_part_sent_twice_is_refused_without_a_server_error(alice, alice_api, wav):
+    """Issue 27: a duplicate final PATCH (a client that retried) waited for the lock, then found
+    the upload gone and answered 500."""
+    created = begin(alice_api, wav)
+    location = created["Location"]
+    upload = ResumableUpload.objects.get()
+    first = send(alice_api, location, 0, wav)
+    assert first.status_code == 204 and "Upload-Clip-Id" in first
+    with pytest.raises(resumable.ResumableRefused) as refused:  # what the waiting twin meets
+        resumable.append(upload, 0, iter([wav]).__next__, len(wav))
+    assert refused.value.status == 404 and "already finished" in str(refused.value)
+    assert send(alice_api, location, 0, wav).status_code == 404
+    assert Clip.objects.count() == 1
