@@ -24,7 +24,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from classify.clips import intake
@@ -75,7 +75,14 @@ def append(
     with transaction.atomic():
         # One part at a time, by a row lock held while the part streams in: a process that dies
         # mid-part releases it with its connection (a cache key would stay until it expired).
-        locked = ResumableUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        try:  # a second part of the same upload is refused at once, not queued on the lock
+            locked = ResumableUpload.objects.select_for_update(nowait=True).filter(pk=upload.pk).first()
+        except OperationalError:
+            raise ResumableRefused(
+                "Another part of this upload is being sent: wait for it, ask where the upload stands "
+                "(HEAD) and send from there.",
+                409,
+            ) from None
         if locked is None:  # finished (or removed) while this request waited for the lock
             raise ResumableRefused(
                 "This upload is already finished or was removed: its clip is in your history.", 404

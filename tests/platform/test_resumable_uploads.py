@@ -168,3 +168,35 @@ def test_the_same_last_part_sent_twice_is_refused_without_a_server_error(alice, 
     assert refused.value.status == 404 and "already finished" in str(refused.value)
     assert send(alice_api, location, 0, wav).status_code == 404
     assert Clip.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_part_of_an_upload_is_refused_at_once_while_one_streams_in(alice):
+    """Issue 27: a part waiting on the row lock of a slow one held a web thread as long."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    upload = resumable.begin(alice, 1000, "big.wav")
+    locked, release = threading.Event(), threading.Event()
+
+    def stream_a_part():
+        with transaction.atomic():
+            ResumableUpload.objects.select_for_update().get(pk=upload.pk)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    streaming = threading.Thread(target=stream_a_part)
+    streaming.start()
+    assert locked.wait(10)
+    started = time.monotonic()
+    try:
+        with pytest.raises(resumable.ResumableRefused) as refused:
+            resumable.append(upload, 0, iter([b"x" * 10]).__next__, 10)
+    finally:
+        release.set()
+        streaming.join()
+    assert refused.value.status == 409 and "Another part" in str(refused.value)
+    assert time.monotonic() - started < 5
