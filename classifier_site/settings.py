@@ -184,6 +184,9 @@ STORAGES = {
 # 4 GiB holds six hours of 44.1 kHz stereo 16-bit WAV (3.8 GB).
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 4 * 1024 * 1024 * 1024, minimum=1)
 UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 6 * 3600, minimum=1)
+# Samples to decode (length x rate x channels), read from the header before any decoding: a few
+# megabytes can hold hours of many channels at 384 kHz. Six hours of 48 kHz stereo by default.
+UPLOAD_MAX_SAMPLES = envint("UPLOAD_MAX_SAMPLES", 6 * 3600 * 48_000 * 2, minimum=1)
 # Files per user (HTML form and API together, counted per file) and corrections per user.
 UPLOAD_RATE = envrate("UPLOAD_RATE", "120/hour")
 CORRECTION_RATE = envrate("CORRECTION_RATE", "60/minute")

@@ -109,12 +109,14 @@ def decode(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     )
 
 
-def verify(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> AudioInfo:
+def verify(
+    path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S, max_samples: float | None = None
+) -> AudioInfo:
     """Decode the whole file as a stream, block by block, and apply every check `decode` applies
     (empty, not audio, corrupt, truncated, too short, too long, silent) without holding the audio
     in memory: what an upload can know is refused at upload, in the web process, without
     TensorFlow. The result's duration is the decoded one."""
-    stream = open_stream(path, max_duration_s)
+    stream = open_stream(path, max_duration_s, max_samples)
     checks = StreamChecks(stream.info, max_duration_s)
     for _ in checks.passing(stream.blocks):
         pass  # each block counted and checked, then dropped
@@ -132,10 +134,13 @@ class AudioStream:
     blocks: Iterator[np.ndarray]
 
 
-def open_stream(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> AudioStream:
+def open_stream(
+    path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S, max_samples: float | None = None
+) -> AudioStream:
     """Check what can be checked before decoding (empty, unended Ogg, not audio, absurd header,
-    too long by its header), then decode lazily: soundfile where it can, an ffmpeg pipe for the
-    rest. Reading stops one second past `max_duration_s`, so a lying header cannot run on."""
+    too long by its header, more samples to decode than `max_samples`), then decode lazily:
+    soundfile where it can, an ffmpeg pipe for the rest. Reading stops one second past
+    `max_duration_s`, so a lying header cannot run on."""
     path = Path(path)
     _refuse_if_empty(path)
     _refuse_unended_ogg(path)
@@ -147,7 +152,27 @@ def open_stream(path: str | Path, max_duration_s: float = DEFAULT_MAX_DURATION_S
         blocks = _ffmpeg_blocks(path, max_duration_s)
     if info.duration_s is not None:
         _refuse_if_too_long(info.duration_s, max_duration_s)
+        _refuse_if_too_much_to_decode(info, max_samples)
     return AudioStream(info, blocks)
+
+
+def decoded_samples(info: AudioInfo) -> float:
+    """How many samples decoding the whole file means: length x rate x channels (what costs
+    decoding time, whatever the file's size in bytes)."""
+    return (info.duration_s or 0.0) * (info.sample_rate or 0) * max(info.channels or 1, 1)
+
+
+def _refuse_if_too_much_to_decode(info: AudioInfo, max_samples: float | None) -> None:
+    """A small file can hold hours of many channels at a high rate (a 4.6 MB FLAC of 6 h x 8 x
+    384 kHz): refused by its header, before minutes of decoding."""
+    if max_samples is None or decoded_samples(info) <= max_samples:
+        return
+    raise AudioDecodeError(
+        f"The file holds {_length(info.duration_s or 0)} of {info.channels} channels at "
+        f"{info.sample_rate} Hz: more audio to decode than we accept "
+        f"({max_samples / 1e9:.1f} billion samples, six hours of stereo at 48 kHz by default). "
+        "Send it mixed down to stereo, or at a lower rate."
+    )
 
 
 class StreamChecks:
@@ -326,6 +351,8 @@ def _refuse_if_unusual(info: AudioInfo) -> AudioInfo:
 
 
 def _length(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} h"
     return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 

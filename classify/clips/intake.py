@@ -147,7 +147,9 @@ def create_clip(owner: User, uploaded: UploadedFile[Any], counted: bool = False)
     check_quota(owner, uploaded.size or 0)
     with local_copy(uploaded) as path:
         try:
-            info = verify(path, max_duration_s=settings.UPLOAD_MAX_DURATION_S)
+            info = verify(
+                path, max_duration_s=settings.UPLOAD_MAX_DURATION_S, max_samples=settings.UPLOAD_MAX_SAMPLES
+            )
         except AudioDecodeError as error:
             raise UploadRejected(str(error)) from None
     suffix = AUDIO_TYPES.get(info.format, (".audio",))[0]

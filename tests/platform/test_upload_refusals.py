@@ -158,3 +158,27 @@ def test_a_clip_that_fails_in_the_worker_loses_its_file_after_the_retention(alic
     clip.refresh_from_db()
     assert not stored.exists() and clip.file.name == ""
     assert clip.status == Clip.Status.FAILED and clip.error == "The worker gave up."
+
+
+def test_a_small_file_with_too_much_audio_to_decode_is_refused_by_its_header(alice_api, settings, tmp_path):
+    """Issue 27: a 4.6 MB FLAC of 6 h x 8 channels x 384 kHz passed every limit (files, bytes,
+    length) and held a web thread 572 s. The budget counts samples to decode, read from the
+    header: a file over it is refused before any decoding."""
+    import time
+
+    settings.UPLOAD_MAX_SAMPLES = 1_000_000
+    rate, seconds = 96_000, 4.0  # 8 channels: 3 million samples to decode, in a small FLAC
+    quiet = np.zeros((int(rate * seconds), 8), np.float32)
+    quiet[::1000] = 0.1
+    path = tmp_path / "many-channels.flac"
+    soundfile.write(path, quiet, rate)
+    started = time.monotonic()
+    response = alice_api.post(
+        "/api/clips/", {"file": as_upload(path, content_type="audio/flac")}, format="multipart"
+    )
+    assert response.status_code == 400, response.content
+    said = response.json()["file"][0]
+    assert "8 channels at 96000 Hz" in said and "more audio to decode than we accept" in said
+    assert time.monotonic() - started < 5 and not Clip.objects.exists() and stored_files() == []
+    ordinary = write(tmp_path / "tune.wav", chord(4.0))  # 64,000 samples: well within
+    assert alice_api.post("/api/clips/", {"file": as_upload(ordinary)}, format="multipart").status_code == 201
