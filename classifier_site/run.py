@@ -1,13 +1,14 @@
-"""Run the whole platform on this machine: database, migrations, web server and one worker.
+"""Run the whole platform on this machine: database, migrations, web server and the workers.
 
     python -m classifier_site.run        # what `make run` calls
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL (classifier_site/embedded_db.py).
 Makes a SECRET_KEY in var/secret_key on first run unless one is set. Serves on BIND
-(127.0.0.1:8000) with gunicorn and starts three django-q2 clusters: clips (Q_WORKERS workers, 1),
-live windows (Q_LIVE_WORKERS, 1, niced) and training (one worker, niced more), so neither a live
-flood nor a training run slows anyone's clip (classifier_site/queues.py); each classifying
-worker loads the model as it starts.
+(127.0.0.1:8000) with gunicorn and starts four django-q2 clusters: clips (Q_WORKERS workers, 1),
+long recordings (Q_LONG_WORKERS, 1, niced), live windows (Q_LIVE_WORKERS, 1, niced more) and
+training (one worker, niced most), so neither a long recording, a live flood nor a training run
+holds up anyone's short clip (classifier_site/queues.py); each classifying worker loads the model
+as it starts.
 
 Ctrl-C stops everything: each child runs in a process group of its own, gets SIGTERM, and
 whatever of a group is left after STOP_GRACE_S is killed, so the port is free when this exits.
@@ -25,7 +26,14 @@ import time
 from pathlib import Path
 
 from classifier_site.embedded_db import ensure_database
-from classifier_site.queues import LIVE_NICENESS, LIVE_QUEUE, TRAINING_NICENESS, TRAINING_QUEUE
+from classifier_site.queues import (
+    LIVE_NICENESS,
+    LIVE_QUEUE,
+    LONG_NICENESS,
+    LONG_QUEUE,
+    TRAINING_NICENESS,
+    TRAINING_QUEUE,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -66,6 +74,7 @@ def main() -> int:
     children = [
         start(gunicorn),
         start(qcluster),
+        start(["nice", "-n", str(LONG_NICENESS), *qcluster], Q_CLUSTER_NAME=LONG_QUEUE),
         start(["nice", "-n", str(LIVE_NICENESS), *qcluster], Q_CLUSTER_NAME=LIVE_QUEUE),
         start(["nice", "-n", str(TRAINING_NICENESS), *qcluster], Q_CLUSTER_NAME=TRAINING_QUEUE),
     ]

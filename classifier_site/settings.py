@@ -283,13 +283,16 @@ Q_CLUSTER = {
 # Live windows and model training have queues of their own, each served by its own cluster
 # (`Q_CLUSTER_NAME=<queue> manage.py qcluster`; `make run` starts all three, training under
 # `nice`), so neither a live flood nor a four-hour training run can hold up anyone's clips.
-LIVE_QUEUE, TRAINING_QUEUE = queues.LIVE_QUEUE, queues.TRAINING_QUEUE
+LIVE_QUEUE, TRAINING_QUEUE, LONG_QUEUE = queues.LIVE_QUEUE, queues.TRAINING_QUEUE, queues.LONG_QUEUE
+# Clips this long or longer go to LONG_QUEUE's worker; shorter ones pass them on the clips' own.
+LONG_CLIP_S = envint("LONG_CLIP_S", 10 * 60, minimum=1)
 # The clips' queue, named wherever a clip's task is sent: a live or training worker's keeper that
 # sends a clip again must not send it into its own cluster's queue.
 CLIPS_QUEUE = Q_CLUSTER["name"]
 LIVE_NICENESS, TRAINING_NICENESS = queues.LIVE_NICENESS, queues.TRAINING_NICENESS
 Q_CLUSTER["ALT_CLUSTERS"] = {
     LIVE_QUEUE: {"workers": envint("Q_LIVE_WORKERS", 1, minimum=1), "timeout": 60, "retry": 120},
+    LONG_QUEUE: {"workers": envint("Q_LONG_WORKERS", 1, minimum=1)},
     TRAINING_QUEUE: {
         "workers": 1,
         "timeout": TRAINING_TIMEOUT_S,

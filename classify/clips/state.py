@@ -64,11 +64,21 @@ def task_timeout_s(duration_s: float | None) -> int:
     return max(settings.CLASSIFY_TASK_TIMEOUT_S, int(scaled))
 
 
+def clip_queue(duration_s: float | None) -> str:
+    """The queue a clip waits on: long recordings have a worker of their own, so short clips
+    never wait behind them (settings.LONG_CLIP_S)."""
+    return str(settings.LONG_QUEUE if (duration_s or 0) >= settings.LONG_CLIP_S else settings.CLIPS_QUEUE)
+
+
 def send(clip_id: int) -> None:
-    """Queue the clip's task once the current transaction commits."""
+    """Queue the clip's task, on its queue, once the current transaction commits."""
     duration_s = Clip.objects.filter(pk=clip_id).values_list("duration_s", flat=True).first()
     queue.enqueue(
-        queue.CLASSIFY_CLIP, clip_id, label=f"classify clip {clip_id}", timeout=task_timeout_s(duration_s)
+        queue.CLASSIFY_CLIP,
+        clip_id,
+        label=f"classify clip {clip_id}",
+        timeout=task_timeout_s(duration_s),
+        cluster=clip_queue(duration_s),
     )
 
 
@@ -197,20 +207,25 @@ def requeue_expired(now: datetime | None = None, dry_run: bool = False) -> dict[
 
 
 def requeue_lost(now: datetime | None = None, dry_run: bool = False) -> list[int]:
-    """The one "lost task" rule: a clip queued longer than a lease while the broker holds no task
-    at all (its task went with a killed worker's prefetch), or queued longer than
+    """The one "lost task" rule: a clip queued longer than a lease while its queue (the clips' or
+    the long clips') holds no task at all (its task went with a killed worker's prefetch), or queued longer than
     CLASSIFY_REQUEUE_AFTER_S whatever the broker says (an emptied or lossy broker), gets its task
     sent again. The claim makes a duplicate harmless."""
     now = now or timezone.now()
-    waited_s = settings.CLASSIFY_REQUEUE_AFTER_S
-    if not queue.broker().queue_size():
-        waited_s = min(waited_s, settings.CLASSIFY_LEASE_S)
-    cutoff = now - timedelta(seconds=waited_s)
-    lost = list(Clip.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff).values_list("pk", flat=True))
+    lost: list[tuple[int, datetime]] = []
+    for name in (settings.CLIPS_QUEUE, settings.LONG_QUEUE):  # each clip by its own queue's state
+        waited_s = settings.CLASSIFY_REQUEUE_AFTER_S
+        if not queue.broker(name).queue_size():
+            waited_s = min(waited_s, settings.CLASSIFY_LEASE_S)
+        long_clip = Q(duration_s__gte=settings.LONG_CLIP_S)
+        on_queue = long_clip if name == settings.LONG_QUEUE else ~long_clip | Q(duration_s__isnull=True)
+        cutoff = now - timedelta(seconds=waited_s)
+        waiting = Clip.objects.filter(on_queue, status=Status.QUEUED, queued_at__lt=cutoff)
+        lost += [(pk, cutoff) for pk in waiting.values_list("pk", flat=True)]
     if dry_run:
-        return lost
+        return [pk for pk, _ in lost]
     sent = []
-    for clip_id in lost:
+    for clip_id, cutoff in lost:
         with transaction.atomic():
             still_queued = Clip.objects.filter(pk=clip_id, status=Status.QUEUED, queued_at__lt=cutoff)
             if still_queued.update(queued_at=now):

@@ -71,6 +71,10 @@ def check_live_worker() -> str:
     return worker_state(settings.LIVE_QUEUE)
 
 
+def check_long_worker() -> str:
+    return worker_state(settings.LONG_QUEUE)
+
+
 def check_queue_age() -> str:
     """The oldest queued clip's wait: clips waiting long means too few workers for the load."""
     oldest = Clip.objects.filter(status=Clip.Status.QUEUED).aggregate(oldest=Min("queued_at"))["oldest"]
@@ -115,6 +119,7 @@ CHECKS: dict[str, Callable[[], str]] = {
 DEGRADING_CHECKS: dict[str, Callable[[], str]] = {
     "queue_age": check_queue_age,
     "live_worker": check_live_worker,
+    "long_worker": check_long_worker,  # without it, long recordings wait; everything else goes on
 }
 
 

@@ -37,7 +37,7 @@ def enqueue(task: str, *args, label: str, resent_by_keepers: bool = True, **opti
     task runs here and its errors propagate."""
     from django_q.tasks import async_task
 
-    options["cluster"] = queue_of(task)
+    options["cluster"] = options.get("cluster") or queue_of(task)
 
     def send() -> None:
         if settings.CLASSIFY_SYNC or not resent_by_keepers:

@@ -16,6 +16,7 @@ MONITOR = "Bearer tests-health-token"  # HEALTH_TOKEN in tests/settings.py
 def beat_all() -> None:
     heartbeat.beat(model_version="test-model")
     heartbeat.beat("classify-live", "test-model")
+    heartbeat.beat("classify-long", "test-model")
 
 
 def test_healthz_answers_anyone_on_any_host(client):
@@ -95,7 +96,7 @@ def test_readyz_tells_anonymous_callers_only_ready_or_not(client):
     assert client.get("/readyz").json() == {"status": "ready"}
     assert client.get("/readyz", HTTP_AUTHORIZATION="Bearer wrong").json() == {"status": "ready"}
     assert set(client.get("/readyz", HTTP_AUTHORIZATION=MONITOR).json()["checks"]) == {
-        "database", "broker", "worker", "storage", "queue_age", "live_worker"
+        "database", "broker", "worker", "storage", "queue_age", "live_worker", "long_worker"
     }  # fmt: skip
 
 

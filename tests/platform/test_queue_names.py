@@ -32,3 +32,24 @@ def test_a_clip_sent_from_a_live_or_training_worker_goes_to_the_clips_queue(
     assert list(OrmQ.objects.values_list("key", flat=True)) == [settings.Q_CLUSTER["name"]]
     assert queue.broker().list_key == settings.Q_CLUSTER["name"] and queue.broker().queue_size() == 1
     queue.broker.cache_clear()
+
+
+def test_a_long_recording_waits_on_the_long_clips_queue_and_a_short_one_on_the_clips(
+    alice, settings, django_capture_on_commit_callbacks, tmp_path
+):
+    """Long recordings have a worker of their own (settings.LONG_CLIP_S), so a short clip never
+    waits behind them; each queue's lost tasks are judged by that queue's own state."""
+    from tests.audio_factory import chord, write
+
+    settings.CLASSIFY_SYNC = False
+    settings.LONG_CLIP_S = 5
+    queue.broker.cache_clear()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        short = intake.create_clip(alice, as_upload(FIXTURES / "speech.flac"))  # 3 s
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        long = intake.create_clip(alice, as_upload(write(tmp_path / "long.wav", chord(8.0))))
+    keys = sorted(OrmQ.objects.values_list("key", flat=True))
+    assert keys == sorted([settings.Q_CLUSTER["name"], settings.LONG_QUEUE])
+    assert state.clip_queue(short.duration_s) == settings.Q_CLUSTER["name"]
+    assert state.clip_queue(long.duration_s) == settings.LONG_QUEUE
+    queue.broker.cache_clear()

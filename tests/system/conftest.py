@@ -84,6 +84,8 @@ def qcluster(settings, start_process):
     command = [sys.executable, str(ROOT / "manage.py"), "qcluster"]
     live = ["nice", "-n", str(settings.LIVE_NICENESS), *command]
     start_process("qcluster-live", live, worker_env(settings, Q_CLUSTER_NAME=settings.LIVE_QUEUE))
+    long = ["nice", "-n", "5", *command]
+    start_process("qcluster-long", long, worker_env(settings, Q_CLUSTER_NAME=settings.LONG_QUEUE))
     return start_process("qcluster", command, worker_env(settings))
 
 

@@ -183,3 +183,31 @@ def test_clips_and_live_windows_flow_while_a_model_trains_and_a_dead_run_is_fail
     assert "stopped before it finished" in run.get().error
     assert admin_client.post("/admin/classify/modelversion/train/", {}).status_code == 302
     assert ModelVersion.objects.filter(status="queued").count() == 1
+
+
+def test_a_short_clip_passes_one_users_long_recordings(qcluster, alice, bob, tmp_path):
+    """Issue 27: three 6-hour files from one user made another user's 2-second clip wait 188 s.
+    Long recordings (settings.LONG_CLIP_S and more) have a worker of their own: a short clip sent
+    while three long ones are queued is done within seconds, before they are."""
+    import numpy as np
+    import soundfile
+
+    from classify.clips import intake
+
+    fixtures = ROOT / "tests" / "fixtures"
+    parts = [soundfile.read(fixtures / name, dtype="float32")[0] for name in ("music.flac", "speech.flac")]
+    half_hour = np.resize(np.concatenate(parts), 30 * 60 * 16_000)
+    long_path = tmp_path / "half-hour.flac"
+    soundfile.write(long_path, half_hour, 16_000)
+    wait_until(lambda: Clip.objects.count() == 0, 1, "a clean start")
+    long_clips = [intake.create_clip(alice, as_upload(long_path)) for _ in range(3)]
+    short = intake.create_clip(bob, as_upload(write(tmp_path / "short.wav", chord(2.0))))
+    started = time.monotonic()
+    wait_until(lambda: Clip.objects.filter(pk=short.pk, status="done").exists(), 60, "the short clip", 0.05)
+    waited_s = time.monotonic() - started
+    unfinished = Clip.objects.filter(pk__in=[c.pk for c in long_clips]).exclude(status="done").count()
+    print(
+        f"short clip done {waited_s:.2f} s after it was sent; long recordings unfinished then: {unfinished}"
+    )
+    assert waited_s < 5 and unfinished >= 1, (waited_s, unfinished)
+    wait_until(lambda: Clip.objects.filter(status="done").count() == 4, 180, "the long recordings")
