@@ -108,6 +108,8 @@ def test_a_part_that_fills_the_disk_is_answered_507_and_keeps_what_fitted(
     part = alice_api.generic(
         "PATCH", location, data, content_type="application/offset+octet-stream", HTTP_UPLOAD_OFFSET="0", **tus
     )
-    assert part.status_code == 507 and "no room for the rest of your file" in part.json()["detail"], part.json()
+    assert part.status_code == 507 and "no room for the rest of your file" in part.json()["detail"], (
+        part.json()
+    )
     kept = int(alice_api.head(location, **tus)["Upload-Offset"])
     assert 0 < kept < len(data)
