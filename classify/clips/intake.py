@@ -104,9 +104,10 @@ def take_upload_allowance(owner: User) -> None:
 
 
 @contextmanager
-def local_copy(uploaded: UploadedFile[Any]) -> Iterator[Path]:
+def upload_on_disk(uploaded: UploadedFile[Any]) -> Iterator[Path]:
     """A path to the upload's bytes: Django's temporary file where there is one, else a copy of
-    the in-memory upload in a temporary file that is removed afterwards."""
+    the in-memory upload in a temporary file that is removed afterwards. (storage.local_copy is
+    the other way round: a stored file, fetched to this machine.)"""
     if hasattr(uploaded, "temporary_file_path"):
         yield Path(uploaded.temporary_file_path())
         return
@@ -145,7 +146,7 @@ def create_clip(owner: User, uploaded: UploadedFile[Any], counted: bool = False)
         take_upload_allowance(owner)
     check_upload(uploaded)
     check_quota(owner, uploaded.size or 0)
-    with local_copy(uploaded) as path:
+    with upload_on_disk(uploaded) as path:
         try:
             info = verify(
                 path, max_duration_s=settings.UPLOAD_MAX_DURATION_S, max_samples=settings.UPLOAD_MAX_SAMPLES

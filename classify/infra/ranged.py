@@ -51,7 +51,7 @@ def ranged_file_response(request, name: str, download_name: str) -> HttpResponse
     header = request.headers.get("Range", "")
     response: HttpResponse | FileResponse
     if not header:
-        response = FileResponse(storage.open_stream(name), content_type=served_type)
+        response = FileResponse(storage.open_stored(name), content_type=served_type)
     else:
         wanted = _range(header, total)
         if wanted is None:

@@ -78,8 +78,9 @@ def read_range(name: str, first: int, last: int) -> bytes:
     return response["Body"].read()
 
 
-def open_stream(name: str):
-    """The whole stored file as a readable file object (for downloads)."""
+def open_stored(name: str) -> Any:
+    """The whole stored file as a readable file object (for downloads). Not ml.audio.open_stream,
+    which decodes a local file as audio blocks."""
     return files().open(name, "rb")
 
 
