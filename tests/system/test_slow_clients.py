@@ -92,6 +92,7 @@ def test_slow_resumable_parts_from_one_account_cannot_take_the_web_tier(proxied,
         requests.post(f"{base}/api/uploads/", headers=headers, timeout=10).headers["Location"]
         for _ in range(8)
     ]
+    assert all(location.startswith(f"{base}/api/uploads/") for location in locations)  # the port kept
     stop, answers = threading.Event(), []
     clients = [
         threading.Thread(target=trickle_part, args=(port, token, location, stop, answers), daemon=True)
