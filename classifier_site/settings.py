@@ -206,6 +206,9 @@ LIVE_MAX_CHUNK_S = 5
 # Live chunks per user (a recorder sends one a second; two let a stalled one catch up).
 # Per second, not per minute: a per-minute budget is a burst of a hundred chunks at once.
 LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "2/second")
+# Live sessions opened per user, and how long a closed one's windows are kept.
+LIVE_SESSION_RATE = envrate("LIVE_SESSION_RATE", "30/hour")
+LIVE_KEEP_S = envint("LIVE_KEEP_S", 7 * 24 * 3600, minimum=60)
 LIVE_WAIT_S = float(envint("LIVE_WAIT_MS", 1500)) / 1000
 # A failed clip's file is kept this long (for staff to look at), then removed by the sweeper.
 FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)

@@ -91,11 +91,21 @@ class LiveSessionViewSet(viewsets.GenericViewSet):
             raise NotFound() from None
 
     @extend_schema(
-        request=None, responses={201: LiveSessionSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
+        request=None,
+        responses={
+            201: LiveSessionSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def create(self, request):
         """Open a live session (an older open one of yours is closed)."""
-        session = sessions.open_session(request.user)
+        try:
+            session = sessions.open_session(request.user)
+        except sessions.LiveThrottled as error:
+            headers = {"Retry-After": str(round(error.wait_s))}
+            return Response({"detail": str(error)}, status=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
         return Response(LiveSessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: LiveSessionSerializer, **ERRORS})

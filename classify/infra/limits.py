@@ -98,6 +98,10 @@ def take_correction(user_id: int) -> None:
     take("corrections", user_id, Rate.parse(settings.CORRECTION_RATE))
 
 
+def take_live_session(user_id: int) -> None:
+    take("live-sessions", user_id, Rate.parse(settings.LIVE_SESSION_RATE))
+
+
 def take_live_chunks(user_id: int) -> None:
     take("live-chunks", user_id, Rate.parse(settings.LIVE_CHUNK_RATE))
 

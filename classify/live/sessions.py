@@ -75,7 +75,12 @@ def drop_audio(session: LiveSession) -> None:
 
 
 def open_session(owner: User) -> LiveSession:
-    """A new session; the owner's older open ones are expired (one microphone at a time)."""
+    """A new session; the owner's older open ones are expired (one microphone at a time). Opening
+    is counted (LIVE_SESSION_RATE): a script cannot open sessions without end."""
+    try:
+        limits.take_live_session(owner.pk)
+    except limits.LimitReached as reached:
+        raise LiveThrottled(f"Too many live sessions: {reached}.", reached.wait_s) from None
     for stale in LiveSession.objects.filter(owner=owner, status=LiveSession.Status.OPEN):
         expire(stale, "A newer live session was opened.")
     return LiveSession.objects.create(owner=owner)
@@ -243,9 +248,16 @@ def expire(session: LiveSession, reason: str) -> None:
 
 
 def sweep_idle(now: datetime | None = None, dry_run: bool = False) -> list[str]:
-    """Expire open sessions idle for LIVE_IDLE_S and remove their audio."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=settings.LIVE_IDLE_S)
+    """Expire open sessions idle for LIVE_IDLE_S and remove their audio; forget closed ones (their
+    windows: a kept recording is a clip of its own) after LIVE_KEEP_S."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.LIVE_IDLE_S)
     idle = list(LiveSession.objects.filter(status=LiveSession.Status.OPEN, last_chunk_at__lt=cutoff))
     for session in [] if dry_run else idle:
         expire(session, "The live session was idle too long.")
+    if not dry_run:
+        forgotten = now - timedelta(seconds=settings.LIVE_KEEP_S)
+        LiveSession.objects.exclude(status=LiveSession.Status.OPEN).filter(
+            last_chunk_at__lt=forgotten
+        ).delete()
     return [str(s.pk) for s in idle]

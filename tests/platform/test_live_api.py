@@ -167,3 +167,20 @@ def test_a_session_deleted_while_its_chunk_waits_answers_409_with_a_message_not_
     assert response.json() == {"detail": "This live session was closed while the chunk was being classified."}
     gone = post_chunk(alice_api, session_id, chunk)
     assert gone.status_code == 404 and gone.json()["detail"]
+
+
+def test_live_sessions_are_opened_at_a_bounded_rate_and_closed_ones_are_forgotten(alice_api, settings):
+    """Issue 27: live sessions could be opened without limit and were kept forever."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from classify.live import sessions
+
+    settings.LIVE_SESSION_RATE = "3/hour"
+    opened = [alice_api.post("/api/live/") for _ in range(4)]
+    assert [r.status_code for r in opened] == [201, 201, 201, 429]
+    assert "Too many live sessions" in opened[-1].json()["detail"] and opened[-1]["Retry-After"]
+    LiveSession.objects.exclude(status="open").update(last_chunk_at=timezone.now() - timedelta(days=8))
+    sessions.sweep_idle()  # the two closed by newer ones, a week old, go; the open one stays
+    assert list(LiveSession.objects.values_list("status", flat=True)) == ["open"]
