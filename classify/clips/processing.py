@@ -101,9 +101,15 @@ def keep_segments(classification: Classification, result: ClassificationResult) 
 PROGRESS_EVERY_S = 3.5
 
 
+class StopClassifying(Exception):
+    """The clip was deleted, or its lease taken back, while it was classified: the work is for
+    nobody now, so it stops at the next progress report (every few seconds)."""
+
+
 class ProgressReport:
     """Stores ml.streaming's progress on the clip (seconds done of the total, rate, time left, the
-    timeline so far) for the result page and the API, under the worker's lease."""
+    timeline so far) for the result page and the API, under the worker's lease; stops the work
+    (StopClassifying) once nobody holds it for this worker any more."""
 
     def __init__(self, clip_id: int, token: uuid.UUID, started: float):
         self.clip_id, self.token, self.started = clip_id, token, started
@@ -112,7 +118,7 @@ class ProgressReport:
         elapsed_s = max(time.perf_counter() - self.started, 1e-6)
         rate = progress.done_s / elapsed_s
         left_s = (progress.total_s - progress.done_s) / rate if progress.total_s and rate else None
-        state.report_progress(
+        stored = state.report_progress(
             self.clip_id,
             self.token,
             {
@@ -127,6 +133,8 @@ class ProgressReport:
                 "at": timezone.now().isoformat(),
             },
         )
+        if not stored:
+            raise StopClassifying(f"clip {self.clip_id} was deleted or taken back")
 
 
 Holding = Callable[[int, uuid.UUID], AbstractContextManager[None]]
@@ -154,6 +162,9 @@ def process_clip(clip_id: int, load_classifier: Callable[[], Classifier], holdin
                     on_progress=report,
                     progress_every_s=PROGRESS_EVERY_S,
                 )
+        except StopClassifying as stopped:
+            logger.info("stopped classifying: %s", stopped, extra={"clip_id": clip_id})
+            return ProcessOutcome(clip_id, "skipped", "deleted or taken back while it was classified")
         except AudioDecodeError as error:
             state.fail(clip_id, str(error))
             return ProcessOutcome(clip_id, Clip.Status.FAILED, str(error))

@@ -155,3 +155,36 @@ def test_the_sweep_command_sweeps_what_the_workers_sweep(alice, settings, django
         call_command("requeue_stale_clips", stdout=StringIO())
     assert LiveSession.objects.get(pk=live.pk).status == "expired"
     assert not ResumableUpload.objects.filter(pk=upload.pk).exists() and not upload.part_path.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_clip_stops_its_worker_at_the_next_progress_report(alice, settings, monkeypatch, tmp_path):
+    """Issue 27: a deleted clip's worker went on classifying it to the end (hours, for a long
+    recording). It stops at its next progress report instead."""
+    import threading
+    import time
+
+    import numpy as np
+    import soundfile
+
+    from classify.clips import processing, removal
+    from tests.conftest import FIXTURES
+
+    settings.CLASSIFY_SYNC = False  # queued, not run in the request: this test runs it below
+    monkeypatch.setattr(processing, "PROGRESS_EVERY_S", 0.0)  # report after every block
+    speech, rate = soundfile.read(FIXTURES / "speech.flac", dtype="float32")
+    path = tmp_path / "long.flac"
+    soundfile.write(path, np.resize(speech, 40 * 60 * rate), rate)  # 40 minutes
+    with transaction.atomic():
+        clip = intake.create_clip(alice, as_upload(path))
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(process_clip(clip.pk)))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not Clip.objects.filter(pk=clip.pk).exclude(progress={}).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    removal.delete_clip(Clip.objects.get(pk=clip.pk))
+    deleted_at = time.monotonic()
+    worker.join(60)
+    assert outcome and outcome[0].status == "skipped", outcome
+    assert time.monotonic() - deleted_at < 3  # the next report, not the end of 40 minutes
