@@ -21,6 +21,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -323,6 +324,16 @@ def child_failure(lines: list[str], code: int) -> str:
     return f"the training process stopped: {kind}: {detail}"
 
 
+def become_candidate(run_id: int, **fields: Any) -> bool:
+    """Only a run still training becomes a candidate: one marked failed meanwhile (its worker was
+    taken for dead) stays failed, whatever a process that went on training finished."""
+    return bool(
+        ModelVersion.objects.filter(pk=run_id, status=ModelVersion.Status.TRAINING).update(
+            status=ModelVersion.Status.CANDIDATE, **fields
+        )
+    )
+
+
 def run_training(run_id: int) -> str:
     """The task: claim the run, train with ml.training.train, store the files, measure, mark candidate."""
     global _running
@@ -378,9 +389,9 @@ def _train(run_id: int) -> str:
             files = registry.upload_files(version, work / "model")
             progress.stage("measuring beside the active model")
             comparison = measure(work / "model", corpus, metadata["split"]["test"], held_out, work)
-        ModelVersion.objects.filter(pk=run_id).update(
+        became = become_candidate(
+            run_id,
             version=version,
-            status=ModelVersion.Status.CANDIDATE,
             files=files,
             corpus_fingerprint=metadata.get("corpus_fingerprint", ""),
             corrections_used=used,
@@ -389,6 +400,9 @@ def _train(run_id: int) -> str:
             finished_at=timezone.now(),
             progress={**progress.progress, "stage": f"done in {time.monotonic() - started:.0f} s"},
         )
+        if not became:
+            logger.warning("training run %s finished after it was marked failed: not a candidate", run_id)
+            return f"training {run_id}: finished after it was marked failed; left failed"
         return f"training {run_id}: candidate {version}"
     except BaseException as error:  # a task timeout is a SystemExit: the run still ends, marked
         logger.exception("training run %s failed", run_id)

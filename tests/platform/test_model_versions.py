@@ -337,3 +337,16 @@ def test_the_compare_page_counts_in_words_and_says_nothing_agreed_about_nothing(
     page = admin_client.get(f"/admin/classify/modelversion/{candidate.pk}/compare/").content.decode()
     assert "1 correction from\n1 user)" in page
     assert "They agree on every recording" not in page and "nothing here to compare them on" in page
+
+
+def test_a_run_marked_failed_never_turns_into_a_candidate(admin_user):
+    """Issue 27: a killed training worker's child trained on, and its run, already marked
+    failed, later became a candidate."""
+    with transaction.atomic():
+        run = training.queue_training(admin_user, with_corrections=False, enqueue=False)
+    ModelVersion.objects.filter(pk=run.pk).update(status="failed", error="The worker stopped.")
+    assert not training.become_candidate(run.pk, version="late-1")
+    assert ModelVersion.objects.get(pk=run.pk).status == "failed"
+    ModelVersion.objects.filter(pk=run.pk).update(status="training")
+    assert training.become_candidate(run.pk, version="on-time-1")
+    assert ModelVersion.objects.get(pk=run.pk).status == "candidate"
