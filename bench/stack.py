@@ -21,6 +21,9 @@ import requests
 import soundfile
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from classifier_site.queues import LONG_QUEUE  # noqa: E402
+
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 
@@ -61,9 +64,10 @@ class Stack:
         self.clusters: list[subprocess.Popen | None] = []
         self.children: list[subprocess.Popen] = []
 
-    def start(self, command: list[str], quiet: bool = True) -> subprocess.Popen:
+    def start(self, command: list[str], quiet: bool = True, **extra_env: str) -> subprocess.Popen:
         output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
-        child = subprocess.Popen(command, env=self.env, cwd=ROOT, start_new_session=True, **output)
+        env = {**self.env, **extra_env}
+        child = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True, **output)
         self.children.append(child)
         return child
 
@@ -125,6 +129,8 @@ def running_stack(
     )
     for index in range(clusters):
         stack.start_cluster(index)
+    # Long recordings' own worker, as `make run` starts it (classifier_site/queues.py).
+    stack.start([*manage, "qcluster"], Q_CLUSTER_NAME=LONG_QUEUE)
     try:
         wait_for(_up, 30, "gunicorn did not start")
         yield stack

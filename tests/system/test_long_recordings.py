@@ -41,6 +41,11 @@ def two_hours(tmp_path_factory):
     return path
 
 
+# These tests are about the streaming worker itself, one cluster: long recordings stay on the
+# clips' queue here (test_queues_apart.py tests the long-recording queue).
+ONE_QUEUE_S = 10**7
+
+
 def upload(owner, path) -> Clip:
     """Through the same intake as an upload (checks, storage, queue), from a link to the file
     (the storage moves a temporary upload into place)."""
@@ -57,8 +62,8 @@ def upload(owner, path) -> Clip:
 def test_two_hours_are_classified_with_the_workers_memory_bounded_and_progress_shown(
     start_process, settings, alice, two_hours, music_wav
 ):
-    settings.CLASSIFY_SYNC = False
-    cluster = start_cluster(start_process, "qcluster", worker_env(settings))
+    settings.CLASSIFY_SYNC, settings.LONG_CLIP_S = False, ONE_QUEUE_S
+    cluster = start_cluster(start_process, "qcluster", worker_env(settings, LONG_CLIP_S=str(ONE_QUEUE_S)))
     from tests.django_layer import as_upload
 
     short = intake.create_clip(alice, as_upload(music_wav))
@@ -94,8 +99,8 @@ def test_two_hours_are_classified_with_the_workers_memory_bounded_and_progress_s
 def test_a_worker_killed_half_way_through_a_long_clip_leaves_it_done_exactly_once(
     start_process, settings, alice, two_hours
 ):
-    settings.CLASSIFY_SYNC = False
-    env = worker_env(settings, CLASSIFY_LEASE_S="6")
+    settings.CLASSIFY_SYNC, settings.LONG_CLIP_S = False, ONE_QUEUE_S
+    env = worker_env(settings, CLASSIFY_LEASE_S="6", LONG_CLIP_S=str(ONE_QUEUE_S))
     first = start_cluster(start_process, "qcluster-1", env)
     clip = Clip.objects.filter(pk=upload(alice, two_hours).pk)
     wait_until(

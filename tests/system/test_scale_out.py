@@ -28,6 +28,10 @@ pytestmark = [pytest.mark.queue, pytest.mark.django_db(transaction=True)]
 
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
+# These tests are about workers on one queue: the half-hour file stays on the clips' queue here
+# (tests/system/test_queues_apart.py tests the long recordings' own).
+ONE_QUEUE_S = str(10**7)
+
 
 @pytest.fixture(scope="module")
 def half_hour_flac(tmp_path_factory):
@@ -97,7 +101,7 @@ def test_two_clusters_on_redis_classify_50_uploads_each_exactly_once(
 def test_a_killed_workers_clip_is_done_by_another_within_90_s(
     start_process, settings, redis_url, alice, half_hour_flac
 ):
-    env = worker_env(settings, REDIS_URL=redis_url)
+    env = worker_env(settings, REDIS_URL=redis_url, LONG_CLIP_S=ONE_QUEUE_S)  # two workers, one queue
     base = start_web(start_process, env, "--threads", "4").base_url
     for n in (1, 2):
         start_cluster(start_process, f"qcluster-{n}", env)
@@ -130,8 +134,13 @@ def test_a_task_over_its_time_limit_gives_its_clip_back_then_fails_it(
     # The limit travels with the task (set where it is queued, scaled to the clip's length): one
     # second here, whatever the length.
     settings.CLASSIFY_SYNC, settings.CLASSIFY_TASK_TIMEOUT_S, settings.CLASSIFY_MIN_SPEED = False, 1, 100_000
+    settings.LONG_CLIP_S = int(ONE_QUEUE_S)
     env = worker_env(
-        settings, CLASSIFY_TASK_TIMEOUT_S="1", CLASSIFY_MAX_ATTEMPTS="2", CLASSIFY_MIN_SPEED="100000"
+        settings,
+        CLASSIFY_TASK_TIMEOUT_S="1",
+        CLASSIFY_MAX_ATTEMPTS="2",
+        CLASSIFY_MIN_SPEED="100000",
+        LONG_CLIP_S=ONE_QUEUE_S,
     )
     cluster = start_cluster(start_process, "qcluster", env)
     from classify.clips import intake
