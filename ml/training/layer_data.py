@@ -171,6 +171,16 @@ def patch_frames(step_count: int) -> np.ndarray:
     return (centres // step).astype(int)
 
 
+def fold_parts(files: Sequence[CorpusFile], folds: list[list[str]], fold: int) -> dict[str, list[CorpusFile]]:
+    """What a mixture of `fold` may be made of, by class: that fold's sources only, so a head
+    cross-validated by fold never hears a held-out voice, song or noise in a mixture either."""
+    held = set(folds[fold])
+    return {
+        label: [f for f in files if f.source in held and f.label == label]
+        for label in ("music", "speech", "noise")
+    }
+
+
 def build(corpus: Path, mixtures: int, seed: int = 0) -> dict[str, np.ndarray]:
     files = scan_corpus(corpus)
     kinds_by_source = source_kinds(corpus)
@@ -216,10 +226,9 @@ def build(corpus: Path, mixtures: int, seed: int = 0) -> dict[str, np.ndarray]:
     names, weights = list(KINDS), np.array(list(KINDS.values()))
     for m in range(mixtures):
         fold = m % FOLDS
-        held = set(folds[fold])
         by_class = {
-            label: [f for f in files if f.source in held and f.label == label and len(audio(f))]
-            for label in ("music", "speech", "noise")
+            label: [f for f in parts if len(audio(f))]
+            for label, parts in fold_parts(files, folds, fold).items()
         }
         kind = names[int(rng.choice(len(names), p=weights / weights.sum()))]
         samples, speech_on, music_on, level_db = make_mixture(kind, by_class, audio, rng)
