@@ -64,7 +64,8 @@ def trickle_part(port: int, token: str, location: str, stop: threading.Event, an
     path = location.split(str(port), 1)[-1]
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
         connection.sendall(
-            f"PATCH {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Token {token}\r\nTus-Resumable: 1.0.0\r\n"
+            f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Token {token}\r\n"
+            "Tus-Resumable: 1.0.0\r\n"
             "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 1000\r\n\r\n".encode()
         )
         connection.settimeout(1.0)
