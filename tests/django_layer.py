@@ -71,3 +71,16 @@ def bob_api(bob):
 
 def as_upload(path, name: str | None = None, content_type: str = "audio/wav") -> SimpleUploadedFile:
     return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type=content_type)
+
+
+def classified(owner, path):
+    """A clip uploaded through the intake and classified here, as the worker would, with its result."""
+    from django.db import transaction
+
+    from classify.clips import intake
+    from classify.models import Clip
+
+    with transaction.atomic():
+        clip = intake.create_clip(owner, as_upload(path))
+    assert process_clip(clip.pk).status == Clip.Status.DONE
+    return Clip.objects.with_result().get(pk=clip.pk)

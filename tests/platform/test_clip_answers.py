@@ -13,22 +13,14 @@ import re
 import numpy as np
 import pytest
 import soundfile
-from django.db import transaction
 
-from classify.clips import intake, summary
+from classify.clips import summary
 from classify.clips.summary import Span, summarize
 from classify.models import Classification, Clip, Segment
 from tests.conftest import FIXTURES
-from tests.django_layer import as_upload, process_clip
+from tests.django_layer import classified
 
 pytestmark = pytest.mark.django_db
-
-
-def classified(owner, path) -> Clip:
-    with transaction.atomic():
-        clip = intake.create_clip(owner, as_upload(path))
-    assert process_clip(clip.pk).status == Clip.Status.DONE
-    return Clip.objects.with_result().get(pk=clip.pk)
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ import json
 import numpy as np
 import pytest
 import soundfile
-from django.db import transaction
 
-from classify.clips import intake, state
+from classify.clips import state
 from classify.models import Clip, Correction
 from tests.conftest import FIXTURES
-from tests.django_layer import as_upload, process_clip
+from tests.django_layer import classified, process_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -36,13 +35,6 @@ def podcast(tmp_path):
     path = tmp_path / "podcast.wav"
     soundfile.write(path, 0.8 * mixed / np.abs(mixed).max(), rate)
     return path
-
-
-def classified(owner, path) -> Clip:
-    with transaction.atomic():
-        clip = intake.create_clip(owner, as_upload(path))
-    assert process_clip(clip.pk).status == Clip.Status.DONE
-    return Clip.objects.with_result().get(pk=clip.pk)
 
 
 def streamed(response) -> str:

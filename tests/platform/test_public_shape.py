@@ -15,21 +15,12 @@ import jsonschema
 import numpy as np
 import pytest
 import soundfile
-from django.db import transaction
 
-from classify.clips import intake
 from classify.models import Clip
 from tests.conftest import FIXTURES
-from tests.django_layer import as_upload, process_clip
+from tests.django_layer import classified
 
 pytestmark = pytest.mark.django_db
-
-
-def classified(owner, path) -> Clip:
-    with transaction.atomic():
-        clip = intake.create_clip(owner, as_upload(path))
-    assert process_clip(clip.pk).status == Clip.Status.DONE
-    return Clip.objects.with_result().get(pk=clip.pk)
 
 
 def as_json_schema(node: Any, components: dict) -> Any:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -33,6 +35,30 @@ def send(api, location: str, offset: int, part: bytes):
         HTTP_UPLOAD_OFFSET=str(offset),
         **TUS,
     )
+
+
+@contextmanager
+def a_part_streaming_into(upload):
+    """What append() holds while a part comes in: the upload's row lock, from another connection."""
+    from django.db import connection, transaction
+
+    locked, release = threading.Event(), threading.Event()
+
+    def stream_a_part():
+        with transaction.atomic():
+            ResumableUpload.objects.select_for_update().get(pk=upload.pk)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    streaming = threading.Thread(target=stream_a_part)
+    streaming.start()
+    assert locked.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        streaming.join()
 
 
 @pytest.fixture
@@ -128,30 +154,14 @@ def test_the_server_says_what_it_supports(alice_api, settings):
 def test_the_sweeper_skips_an_upload_whose_part_is_streaming_in_without_waiting(alice):
     """Issue 27: the sweeper waited on a streaming part's row lock (minutes of the only clips
     worker), then deleted that upload. A locked row is skipped, at once."""
-    import threading
     import time
-
-    from django.db import connection, transaction
 
     upload = resumable.begin(alice, 1000, "big.wav")
     ResumableUpload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(days=2))
-    locked, release = threading.Event(), threading.Event()
-
-    def stream_a_part():  # what append() holds while a part comes in
-        with transaction.atomic():
-            ResumableUpload.objects.select_for_update().get(pk=upload.pk)
-            locked.set()
-            release.wait(30)
-        connection.close()
-
-    streaming = threading.Thread(target=stream_a_part)
-    streaming.start()
-    assert locked.wait(10)
-    started = time.monotonic()
-    assert resumable.sweep_abandoned() == 0
-    assert time.monotonic() - started < 5 and ResumableUpload.objects.filter(pk=upload.pk).exists()
-    release.set()
-    streaming.join()
+    with a_part_streaming_into(upload):
+        started = time.monotonic()
+        assert resumable.sweep_abandoned() == 0
+        assert time.monotonic() - started < 5 and ResumableUpload.objects.filter(pk=upload.pk).exists()
     assert resumable.sweep_abandoned() == 1  # untouched and no longer in use: now it goes
 
 
@@ -173,30 +183,12 @@ def test_the_same_last_part_sent_twice_is_refused_without_a_server_error(alice, 
 @pytest.mark.django_db(transaction=True)
 def test_a_second_part_of_an_upload_is_refused_at_once_while_one_streams_in(alice):
     """Issue 27: a part waiting on the row lock of a slow one held a web thread as long."""
-    import threading
     import time
 
-    from django.db import connection, transaction
-
     upload = resumable.begin(alice, 1000, "big.wav")
-    locked, release = threading.Event(), threading.Event()
-
-    def stream_a_part():
-        with transaction.atomic():
-            ResumableUpload.objects.select_for_update().get(pk=upload.pk)
-            locked.set()
-            release.wait(30)
-        connection.close()
-
-    streaming = threading.Thread(target=stream_a_part)
-    streaming.start()
-    assert locked.wait(10)
-    started = time.monotonic()
-    try:
+    with a_part_streaming_into(upload):
+        started = time.monotonic()
         with pytest.raises(resumable.ResumableRefused) as refused:
             resumable.append(upload, 0, iter([b"x" * 10]).__next__, 10)
-    finally:
-        release.set()
-        streaming.join()
     assert refused.value.status == 409 and "Another part" in str(refused.value)
     assert time.monotonic() - started < 5

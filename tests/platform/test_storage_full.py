@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 
 import pytest
 
@@ -14,21 +15,29 @@ from tests.django_layer import as_upload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def tiny_media_root(settings, tmp_path):
-    """MEDIA_ROOT on a 256 kB filesystem of its own (tmpfs: mounting needs root, which CI has)."""
+@contextmanager
+def tiny_filesystem(root):
+    """A 256 kB filesystem of its own at `root` (tmpfs: mounting needs root, which CI has)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small filesystem needs root (CI runs as root)")
-    root = tmp_path / "tiny"
     root.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(root)], capture_output=True
     )
     if mounted.returncode != 0:
         pytest.fail(f"cannot mount a small filesystem: {mounted.stderr.decode().strip()}")
-    settings.MEDIA_ROOT = str(root)
-    yield root
-    subprocess.run(["umount", str(root)], check=True)
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", str(root)], check=True)
+
+
+@pytest.fixture
+def tiny_media_root(settings, tmp_path):
+    """MEDIA_ROOT on a 256 kB filesystem."""
+    with tiny_filesystem(tmp_path / "tiny") as root:
+        settings.MEDIA_ROOT = str(root)
+        yield root
 
 
 def test_an_upload_to_a_full_disk_is_refused_with_507_and_leaves_nothing(
@@ -74,19 +83,10 @@ def test_orphaned_files_and_abandoned_temporary_uploads_are_swept(alice, music_w
 
 @pytest.fixture
 def tiny_resumable_dir(settings, tmp_path):
-    """RESUMABLE_DIR on a 256 kB filesystem of its own."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root (CI runs as root)")
-    root = tmp_path / "tiny-parts"
-    root.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(root)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.fail(f"cannot mount a small filesystem: {mounted.stderr.decode().strip()}")
-    settings.RESUMABLE_DIR = root
-    yield root
-    subprocess.run(["umount", str(root)], check=True)
+    """RESUMABLE_DIR on a 256 kB filesystem."""
+    with tiny_filesystem(tmp_path / "tiny-parts") as root:
+        settings.RESUMABLE_DIR = root
+        yield root
 
 
 def test_a_part_that_fills_the_disk_is_answered_507_and_keeps_what_fitted(
