@@ -210,6 +210,15 @@ LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "2/second")
 LIVE_SESSION_RATE = envrate("LIVE_SESSION_RATE", "30/hour")
 LIVE_KEEP_S = envint("LIVE_KEEP_S", 7 * 24 * 3600, minimum=60)
 LIVE_WAIT_S = float(envint("LIVE_WAIT_MS", 1500)) / 1000
+# Event streams (GET /api/clips/events/, classify/events/): a comment every EVENT_KEEPALIVE_S on
+# an idle stream (proxies and clients see it alive), an end after EVENT_STREAM_MAX_S (the client
+# reconnects where it left off), at most EVENT_STREAMS_PER_USER open per user and web process,
+# and at most EVENT_STREAMS_THREADED per process where each holds a thread (a WSGI server; the
+# ASGI events server holds them all on one thread). Beyond either, 429 / 503: pages then poll.
+EVENT_KEEPALIVE_S = envint("EVENT_KEEPALIVE_S", 15, minimum=1)
+EVENT_STREAM_MAX_S = envint("EVENT_STREAM_MAX_S", 600, minimum=5)
+EVENT_STREAMS_PER_USER = envint("EVENT_STREAMS_PER_USER", 20, minimum=1)
+EVENT_STREAMS_THREADED = envint("EVENT_STREAMS_THREADED", 4, minimum=0)
 # A failed clip's file is kept this long (for staff to look at), then removed by the sweeper.
 FAILED_CLIP_RETENTION_S = envint("FAILED_CLIP_RETENTION_S", 7 * 24 * 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -244,9 +253,11 @@ CLASSIFY_TASK_TIMEOUT_S = envint("CLASSIFY_TASK_TIMEOUT_S", 300, minimum=1)
 # A long clip's task limit grows with its length, as if classified at this many times real time
 # (workers here do several hundred): six hours get 18 minutes, not CLASSIFY_TASK_TIMEOUT_S.
 CLASSIFY_MIN_SPEED = envint("CLASSIFY_MIN_SPEED", 20, minimum=1)
-# A worker holds a lease on the clip it classifies and renews it every sixth of this; a clip
-# whose lease ran out (its worker was killed) is requeued by any living worker within seconds.
-CLASSIFY_LEASE_S = envint("CLASSIFY_LEASE_S", 30, minimum=1)
+# A worker holds a lease on the clip it classifies and its keeper thread renews it every sixth of
+# this (the worker's heartbeat, apart from the work, so a slow clip keeps it); a clip whose lease
+# ran out (its worker was killed) is requeued by any living worker's keeper: done again within
+# about this plus a tick.
+CLASSIFY_LEASE_S = envint("CLASSIFY_LEASE_S", 10, minimum=1)
 # A clip queued this long has probably lost its task (prefetched by a worker that was killed, or
 # a broker emptied): it is queued once more (a duplicate task is skipped by the claim).
 CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 120)

@@ -81,6 +81,10 @@ class Clip(models.Model):
     result = models.OneToOneField(
         "Classification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Where the clip stands in its owner's event stream: a database trigger (migration 0013) sets
+    # it from one sequence whenever the status, progress or result changes, and announces the
+    # change (NOTIFY clip_events); Django never writes it (classify/events/).
+    event_seq = models.BigIntegerField(default=0, editable=False)
 
     objects = ClipQuerySet.as_manager()
 
@@ -91,6 +95,7 @@ class Clip(models.Model):
             models.Index(fields=["owner", "status"], name="clip_owner_status"),
             models.Index(fields=["status", "started_at"], name="clip_status_started"),
             models.Index(fields=["status", "lease_expires_at"], name="clip_status_lease"),
+            models.Index(fields=["owner", "event_seq"], name="clip_owner_events"),
         ]
 
     def __str__(self) -> str:

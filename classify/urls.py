@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
+from classify.api.events import ClipEventsView
 from classify.api.live import LiveSessionViewSet
 from classify.api.resumable import ResumableUploadsView, ResumableUploadView
 from classify.api.views import ClipViewSet
@@ -31,5 +32,6 @@ urlpatterns = [
     ),
     path("api/uploads/", ResumableUploadsView.as_view(), name="api-upload-list"),
     path("api/uploads/<uuid:upload_id>/", ResumableUploadView.as_view(), name="api-upload-detail"),
+    path("api/clips/events/", ClipEventsView.as_view(), name="api-clip-events"),  # before clips/{id}/
     path("api/", include(router.urls)),
 ]

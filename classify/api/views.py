@@ -99,12 +99,24 @@ class ClipViewSet(
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = ClipPages
 
+    @staticmethod
+    def detailed(clips: QuerySet[Clip]) -> QuerySet[Clip]:
+        """What one clip's JSON reads (its timeline too), in a fixed number of queries."""
+        return (
+            clips.select_related("result")
+            .defer("waveform")
+            .prefetch_related(Prefetch("result__segments", queryset=Segment.objects.order_by("index")))
+        )
+
+    @staticmethod
+    def detail_row(clip: Clip, request) -> dict:
+        """GET /api/clips/{id}/'s JSON (the event stream sends the same)."""
+        return ClipSerializer(clip, context={"request": request}).data
+
     def get_queryset(self) -> QuerySet[Clip]:
-        clips: QuerySet[Clip] = Clip.objects.for_user(self.request.user).for_listing()
-        if self.action != "list":  # a list row carries no timeline: no segment is read for it
-            clips = clips.prefetch_related(
-                Prefetch("result__segments", queryset=Segment.objects.order_by("index"))
-            )
+        mine = Clip.objects.for_user(self.request.user)
+        # a list row carries no timeline: no segment is read for it
+        clips: QuerySet[Clip] = mine.for_listing() if self.action == "list" else self.detailed(mine)
         if self.action in ("list", "export"):
             refuse_unknown_filters(self.request.query_params)
             clips = filter_clips(clips, self.request.query_params)

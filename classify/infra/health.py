@@ -27,7 +27,7 @@ from classify.models import Clip
 
 logger = logging.getLogger(__name__)
 
-WORKER_HEARTBEAT_MAX_S = 20.0  # keepers beat every CLASSIFY_LEASE_S / 6 (5 s)
+WORKER_HEARTBEAT_MAX_S = 20.0  # keepers beat every CLASSIFY_LEASE_S / 6 (under 2 s)
 
 
 def liveness() -> dict:
