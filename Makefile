@@ -29,7 +29,7 @@ browser-packages:
 proxy-packages:
 	@command -v nginx >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light; }
 
-run: $(BIN)/.runtime system-packages
+run: $(BIN)/.runtime system-packages proxy-packages
 	$(BIN)/python -m classifier_site.run
 
 test: $(BIN)/.dev system-packages browser-packages proxy-packages

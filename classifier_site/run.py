@@ -4,7 +4,11 @@
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL (classifier_site/embedded_db.py).
 Makes a SECRET_KEY in var/secret_key on first run unless one is set. Serves on BIND
-(127.0.0.1:8000) with gunicorn and starts four django-q2 clusters: clips (Q_WORKERS workers, 1),
+(127.0.0.1:8000) the way production does: nginx with deploy/nginx.conf in front of gunicorn (the
+pages and API, WEB_CONCURRENCY workers x 4 threads) and the events server (gunicorn's ASGI worker,
+which holds the pages' event streams on one event loop), both on sockets in var/run. Without nginx
+(`make run` installs it) gunicorn serves BIND itself and pages poll once its few stream threads
+are taken. Starts four django-q2 clusters: clips (Q_WORKERS workers, 1),
 long recordings (Q_LONG_WORKERS, 1, niced), live windows (Q_LIVE_WORKERS, 1, niced more) and
 training (one worker, niced most), so neither a long recording, a live flood nor a training run
 holds up anyone's short clip (classifier_site/queues.py); each classifying worker loads the model
@@ -25,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+from classifier_site import proxy
 from classifier_site.embedded_db import ensure_database
 from classifier_site.queues import (
     LIVE_NICENESS,
@@ -65,14 +70,9 @@ def main() -> int:
     manage("collectstatic", "--noinput", "--verbosity", "0")
     manage("schedule_sweeper")
     bind = os.environ.get("BIND", "127.0.0.1:8000")
-    gunicorn = [
-        *(PYTHON, "-m", "gunicorn", "classifier_site.wsgi", "--bind", bind),
-        *("--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4"),
-        *("--graceful-timeout", "10", "--access-logfile", "-"),
-    ]
     qcluster = [PYTHON, str(ROOT / "manage.py"), "qcluster"]
     children = [
-        start(gunicorn),
+        *start_web(bind),
         start(qcluster),
         start(["nice", "-n", str(LONG_NICENESS), *qcluster], Q_CLUSTER_NAME=LONG_QUEUE),
         start(["nice", "-n", str(LIVE_NICENESS), *qcluster], Q_CLUSTER_NAME=LIVE_QUEUE),
@@ -92,6 +92,44 @@ def main() -> int:
         time.sleep(0.5)
     stop_all(children)
     return 0 if stopping else 1
+
+
+def start_web(bind: str) -> list[subprocess.Popen]:
+    """nginx on `bind` in front of the web and events servers (on sockets), else gunicorn alone."""
+    gunicorn = [PYTHON, "-m", "gunicorn", "--graceful-timeout", "10", "--access-logfile", "-"]
+    web = [
+        *gunicorn,
+        "classifier_site.wsgi",
+        "--workers",
+        os.environ.get("WEB_CONCURRENCY", "2"),
+        "--threads",
+        "4",
+    ]
+    run_dir = ROOT / "var" / "run"
+    nginx = proxy.command(run_dir / "nginx.conf")
+    if nginx is None:
+        print("nginx is not installed: gunicorn serves the pages alone (`make proxy-packages`)", flush=True)
+        return [start([*web, "--bind", bind])]
+    sockets = {name: run_dir / f"{name}.sock" for name in ("web", "events")}
+    for path in sockets.values():
+        path.unlink(missing_ok=True)
+    proxy.write_config(run_dir, str(sockets["web"]), str(sockets["events"]), bind)
+    events = [
+        *gunicorn,
+        "classifier_site.asgi",
+        "-k",
+        "asgi",
+        "--workers",
+        os.environ.get("EVENTS_CONCURRENCY", "1"),
+    ]
+    behind_nginx = {"TRUSTED_PROXY_COUNT": os.environ.get("TRUSTED_PROXY_COUNT", "1")}
+    return [
+        start([*web, "--bind", f"unix:{sockets['web']}"], **behind_nginx),
+        start(
+            [*events, "--bind", f"unix:{sockets['events']}", "--worker-connections", "5000"], **behind_nginx
+        ),
+        start(nginx),
+    ]
 
 
 def start(command: list[str], **environment: str) -> subprocess.Popen:

@@ -258,6 +258,9 @@ CLASSIFY_MIN_SPEED = envint("CLASSIFY_MIN_SPEED", 20, minimum=1)
 # ran out (its worker was killed) is requeued by any living worker's keeper: done again within
 # about this plus a tick.
 CLASSIFY_LEASE_S = envint("CLASSIFY_LEASE_S", 10, minimum=1)
+# A long clip's progress is stored (and streamed) after the block that passes this many seconds
+# of work (a block, two minutes of audio, takes well under a second).
+CLASSIFY_PROGRESS_EVERY_S = envint("CLASSIFY_PROGRESS_EVERY_MS", 3500, minimum=1) / 1000
 # A clip queued this long has probably lost its task (prefetched by a worker that was killed, or
 # a broker emptied): it is queued once more (a duplicate task is skipped by the claim).
 CLASSIFY_REQUEUE_AFTER_S = envint("CLASSIFY_REQUEUE_AFTER_S", 120)

@@ -56,7 +56,7 @@ def whole_number(text: str | None, name: str) -> int | None:
 
 
 class ClipEventsView(APIView):
-    renderer_classes = [EventStreamRenderer, JSONRenderer]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(
         operation_id="clips_events",

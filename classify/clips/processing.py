@@ -96,11 +96,6 @@ def keep_segments(classification: Classification, result: ClassificationResult) 
         Segment.objects.bulk_create(stored)
 
 
-# A report is written after the block that passes this many seconds (a block takes well under a
-# second), so the page sees progress at least every 5 s.
-PROGRESS_EVERY_S = 3.5
-
-
 class StopClassifying(Exception):
     """The clip was deleted, or its lease taken back, while it was classified: the work is for
     nobody now, so it stops at the next progress report (every few seconds)."""
@@ -160,7 +155,7 @@ def process_clip(clip_id: int, load_classifier: Callable[[], Classifier], holdin
                     path,
                     max_duration_s=settings.UPLOAD_MAX_DURATION_S,
                     on_progress=report,
-                    progress_every_s=PROGRESS_EVERY_S,
+                    progress_every_s=settings.CLASSIFY_PROGRESS_EVERY_S,
                 )
         except StopClassifying as stopped:
             logger.info("stopped classifying: %s", stopped, extra={"clip_id": clip_id})

@@ -8,7 +8,8 @@ in its current state: nothing is missed, steps in between may be folded into the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -38,6 +39,34 @@ def comment(text: str) -> bytes:
     return f": {text}\n\n".encode()
 
 
+@dataclass
+class Event:
+    """One frame as a client reads it (event "" for a comment, which says the stream is alive)."""
+
+    event: str
+    data: Any = None
+    id: int | None = None
+
+
+def read_frames(chunks: Iterable[bytes]) -> Iterator[Event]:
+    """The frames of a stream as they arrive, whatever the chunks' boundaries (for the tests and
+    the load bench, which read streams as any client would)."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        while b"\n\n" in pending:
+            block, pending = pending.split(b"\n\n", 1)
+            fields: dict[str, str] = {}
+            for line in block.decode().splitlines():
+                name, _, value = line.partition(":")
+                fields.setdefault(name, value.removeprefix(" "))
+            if "" in fields and "event" not in fields:
+                yield Event("")
+            elif "data" in fields:
+                event_id = int(fields["id"]) if fields.get("id") else None
+                yield Event(fields.get("event", "message"), json.loads(fields["data"]), event_id)
+
+
 class Feed:
     """The database side of one stream. Every method is synchronous (it queries); an ASGI stream
     calls them in a worker thread."""
@@ -46,6 +75,16 @@ class Feed:
         self.owner, self.clip_id, self.render = owner, clip_id, render
         self.cursor = last_id
         self.resuming = last_id is not None
+        # Clips sent while waiting or working, with the `late` they were sent with: lateness
+        # comes with time, not with a change, so `recheck` looks again when the stream is idle.
+        self.unfinished: dict[int, bool] = {}
+
+    def clip_frame(self, row: dict[str, Any], event_id: int | None) -> bytes:
+        if row["status"] in (Clip.Status.QUEUED, Clip.Status.PROCESSING):
+            self.unfinished[row["id"]] = bool(row["late"])
+        else:
+            self.unfinished.pop(row["id"], None)
+        return frame("clip", row, event_id=event_id)
 
     def clips(self) -> QuerySet[Clip]:
         mine = Clip.objects.for_user(self.owner)
@@ -67,22 +106,35 @@ class Feed:
         current = self.clips()
         if self.clip_id is None:
             current = current.filter(status__in=[Clip.Status.QUEUED, Clip.Status.PROCESSING])
-        opening += [
-            frame("clip", row, event_id=newest) for _, row in self.render(current.order_by("event_seq"))
-        ]
+        opening += [self.clip_frame(row, newest) for _, row in self.render(current.order_by("event_seq"))]
         return opening
 
     def news(self, deleted: list[int]) -> list[bytes]:
         """What changed after the cursor, and the clips deleted (as the hub heard them)."""
         close_old_connections()
         frames = [frame("deleted", {"id": pk}) for pk in deleted if self.clip_id in (None, pk)]
+        for pk in deleted:
+            self.unfinished.pop(pk, None)
         while True:
             changed = self.clips().filter(event_seq__gt=self.cursor or 0).order_by("event_seq")[:BATCH]
             rows = self.render(changed)
             if not rows:
                 return frames
             for seq, row in rows:
-                frames.append(frame("clip", row, event_id=seq))
+                frames.append(self.clip_frame(row, seq))
             self.cursor = max(seq for seq, _ in rows)
             if len(rows) < BATCH:
                 return frames
+
+    def recheck(self) -> list[bytes]:
+        """The clips sent unfinished whose `late` turned since (no id: nothing changed in the
+        database, so a client resuming is owed nothing new)."""
+        if not self.unfinished:
+            return []
+        close_old_connections()
+        rows = self.render(self.clips().filter(pk__in=list(self.unfinished)))
+        return [
+            self.clip_frame(row, None)
+            for _, row in rows
+            if row["id"] in self.unfinished and bool(row["late"]) != self.unfinished[row["id"]]
+        ]

@@ -33,7 +33,7 @@ def threaded_frames(feed: Feed) -> Iterator[bytes]:
         while time.monotonic() < deadline:
             heard = subscription.wait(_wait_s())
             frames = feed.news(subscription.take()) if heard or not hub.listening.is_set() else []
-            yield from frames or [comment("keep-alive")]
+            yield from frames or feed.recheck() or [comment("keep-alive")]
     finally:
         hub.unsubscribe(subscription)
 
@@ -43,6 +43,7 @@ async def async_frames(feed: Feed) -> AsyncIterator[bytes]:
     subscription.bind_loop()
     opening = sync_to_async(feed.opening, thread_sensitive=False)
     news = sync_to_async(feed.news, thread_sensitive=False)
+    recheck = sync_to_async(feed.recheck, thread_sensitive=False)
     try:
         for chunk in await opening():
             yield chunk
@@ -50,7 +51,7 @@ async def async_frames(feed: Feed) -> AsyncIterator[bytes]:
         while time.monotonic() < deadline:
             heard = await subscription.wait_async(_wait_s())
             frames = await news(subscription.take()) if heard or not hub.listening.is_set() else []
-            for chunk in frames or [comment("keep-alive")]:
+            for chunk in frames or await recheck() or [comment("keep-alive")]:
                 yield chunk
     finally:
         hub.unsubscribe(subscription)

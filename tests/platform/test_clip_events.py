@@ -4,12 +4,11 @@ stream here; the ASGI events server's is tested through the real processes in te
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.db import transaction
 
 from classify.clips import intake, state
+from classify.events.feed import Event, read_frames
 from classify.events.hub import hub
 from classify.models import Clip
 from tests.django_layer import as_upload, process_clip
@@ -31,25 +30,21 @@ class Events:
         assert response["Content-Type"].startswith("text/event-stream")
         assert response["X-Accel-Buffering"] == "no"
         self.response = response
-        self.chunks = iter(response.streaming_content)
-        self.skipped: list[dict] = []
+        self.frames = read_frames(response.streaming_content)
+        self.skipped: list[Event] = []
 
     def next(self, kind: str = "clip", keepalives: int = 5) -> dict:
-        """The next event of `kind` (others skipped), failing after `keepalives` idle comments."""
+        """The next event of `kind`'s data and id (others skipped), failing after `keepalives`
+        idle comments."""
         idle = 0
-        for chunk in self.chunks:
-            text = chunk.decode()
-            if text.startswith(":"):
+        for frame in self.frames:
+            if frame.event == "":
                 idle += 1
                 assert idle <= keepalives, f"no {kind} event"
-                continue
-            fields = dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
-            if "data" not in fields:
-                continue  # retry:
-            event = {"event_id": int(fields["id"]) if "id" in fields else None, **json.loads(fields["data"])}
-            if fields.get("event") == kind:
-                return event
-            self.skipped.append({"event": fields.get("event"), **event})
+            elif frame.event == kind:
+                return {"event_id": frame.id, **frame.data}
+            else:
+                self.skipped.append(frame)
         raise AssertionError("the stream ended")
 
     def close(self):
@@ -76,7 +71,9 @@ def test_the_stream_sends_status_progress_and_result_in_order_as_the_api_returns
 
     token = state.claim(clip.pk)
     assert events.next()["status"] == "processing"
-    state.report_progress(clip.pk, token, {"done_s": 1.0, "total_s": 4.0, "rate": 50.0, "left_s": 0.1, "segments": []})
+    state.report_progress(
+        clip.pk, token, {"done_s": 1.0, "total_s": 4.0, "rate": 50.0, "left_s": 0.1, "segments": []}
+    )
     progressed = events.next()
     assert progressed["status"] == "processing" and progressed["progress"]["done_s"] == 1.0
 
@@ -130,13 +127,15 @@ def test_one_clips_stream_opens_with_its_state_and_hears_its_deletion(alice, ali
     state.fail(other.pk, "Test: another clip.")  # not this stream's
     assert alice_api.delete(f"/api/clips/{clip.pk}/").status_code == 204
     assert events.next("deleted") == {"event_id": None, "id": clip.pk}
-    assert [e for e in events.skipped if e["event"] == "clip"] == []
+    assert [e for e in events.skipped if e.event == "clip"] == []
     events.close()
 
 
 def test_nobody_hears_or_opens_another_users_clips(alice, bob, alice_api, bob_api, music_wav, client):
     clip = upload(alice, music_wav)
-    assert bob_api.get(f"/api/clips/events/?clip={clip.pk}", HTTP_ACCEPT="text/event-stream").status_code == 404
+    assert (
+        bob_api.get(f"/api/clips/events/?clip={clip.pk}", HTTP_ACCEPT="text/event-stream").status_code == 404
+    )
     assert client.get("/api/clips/events/", HTTP_ACCEPT="text/event-stream").status_code in (401, 403)
     bobs = open_stream(bob_api)
     bobs.next("ready")
@@ -161,3 +160,17 @@ def test_streams_that_would_each_hold_a_thread_are_capped_and_the_rest_told_to_p
     assert refused.status_code == 503 and "poll" in refused.content.decode()
     held.close()
     assert hub.count() == 0
+
+
+def test_a_waiting_clip_is_sent_again_when_it_turns_late_though_nothing_changed(alice, alice_api, music_wav):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    clip = upload(alice, music_wav)
+    events = open_stream(alice_api, f"?clip={clip.pk}")
+    assert events.next()["late"] is False
+    Clip.objects.filter(pk=clip.pk).update(queued_at=timezone.now() - timedelta(seconds=60))  # no event
+    turned = events.next(keepalives=2)
+    assert (turned["id"], turned["late"], turned["event_id"]) == (clip.pk, True, None)
+    events.close()

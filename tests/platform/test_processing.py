@@ -158,7 +158,7 @@ def test_the_sweep_command_sweeps_what_the_workers_sweep(alice, settings, django
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deleting_a_clip_stops_its_worker_at_the_next_progress_report(alice, settings, monkeypatch, tmp_path):
+def test_deleting_a_clip_stops_its_worker_at_the_next_progress_report(alice, settings, tmp_path):
     """Issue 27: a deleted clip's worker went on classifying it to the end (hours, for a long
     recording). It stops at its next progress report instead."""
     import threading
@@ -167,11 +167,11 @@ def test_deleting_a_clip_stops_its_worker_at_the_next_progress_report(alice, set
     import numpy as np
     import soundfile
 
-    from classify.clips import processing, removal
+    from classify.clips import removal
     from tests.conftest import FIXTURES
 
     settings.CLASSIFY_SYNC = False  # queued, not run in the request: this test runs it below
-    monkeypatch.setattr(processing, "PROGRESS_EVERY_S", 0.0)  # report after every block
+    settings.CLASSIFY_PROGRESS_EVERY_S = 0.0  # report after every block
     speech, rate = soundfile.read(FIXTURES / "speech.flac", dtype="float32")
     path = tmp_path / "long.flac"
     soundfile.write(path, np.resize(speech, 40 * 60 * rate), rate)  # 40 minutes

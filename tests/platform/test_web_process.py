@@ -7,14 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_loading_the_web_application_does_not_import_tensorflow():
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+def test_loading_the_web_application_does_not_import_tensorflow(server):
     code = (
-        "import sys; from classifier_site.wsgi import application; "
-        "from django.urls import resolve; resolve('/'); resolve('/api/clips/'); "
-        "import classify.web.views, classify.api.views, classify.admin; "
+        f"import sys; from classifier_site.{server} import application; "
+        "from django.urls import resolve; resolve('/'); resolve('/api/clips/'); resolve('/api/clips/events/'); "
+        "import classify.web.views, classify.api.views, classify.api.events, classify.admin; "
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}

@@ -4,7 +4,6 @@ an S3 server, headless Chromium, the schema fuzzer."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +18,7 @@ import requests
 from django.conf import settings as django_settings
 from django.db import connection
 
+from classifier_site import proxy
 from classifier_site.storage_settings import file_storage
 from tests.conftest import ROOT, free_port
 from tests.django_layer import (  # noqa: F401  (fixtures: autouse, and alice and bob)
@@ -108,23 +108,35 @@ def start_web(start_process, env: dict, *args: str):
     return process
 
 
-def start_proxy(start_process, tmp_path, upstream: str, listen: int) -> str:
-    """nginx with deploy/nginx.conf in front of `upstream` (a base URL), on 127.0.0.1:`listen`;
-    returns its base URL once /healthz answers through it."""
-    if shutil.which("nginx") is None:
+def start_events(start_process, env: dict):
+    """The events server (gunicorn's ASGI worker, as classifier_site/run.py starts it) on
+    127.0.0.1 (a free port), up once /healthz answers; carries its `base_url`."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "classifier_site.asgi",
+        "-k",
+        "asgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+    process = start_process("events", [*command, "--workers", "1", "--worker-connections", "5000"], env)
+    process.base_url = f"http://127.0.0.1:{port}"
+    wait_until_healthy(process.base_url, 60, "the events server")
+    return process
+
+
+def start_proxy(start_process, tmp_path, upstream: str, listen: int, events: str | None = None) -> str:
+    """nginx with deploy/nginx.conf in front of `upstream` (a base URL; event streams to `events`,
+    else to `upstream` too), on 127.0.0.1:`listen`; returns its base URL once /healthz answers
+    through it."""
+    config = proxy.write_config(tmp_path / "nginx", upstream, events or upstream, f"127.0.0.1:{listen}")
+    nginx = proxy.command(config)
+    if nginx is None:
         pytest.fail("nginx is needed (Debian's nginx-light; .ci/run installs it)")
-    run_dir = tmp_path / "nginx"
-    run_dir.mkdir()
-    config = (ROOT / "deploy" / "nginx.conf").read_text()
-    for name, value in {
-        "RUN_DIR": run_dir,
-        "UPSTREAM": upstream.removeprefix("http://"),
-        "LISTEN": f"127.0.0.1:{listen}",
-    }.items():
-        config = config.replace(f"@{name}@", str(value))
-    (run_dir / "nginx.conf").write_text(config)
-    directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    start_process("nginx", ["nginx", "-c", str(run_dir / "nginx.conf"), "-g", directives], dict(os.environ))
+    start_process("nginx", nginx, dict(os.environ))
     base = f"http://127.0.0.1:{listen}"
     wait_until_healthy(base, 30, "nginx")
     return base
