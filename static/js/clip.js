@@ -1,4 +1,4 @@
-// Clip page: refresh until the clip is classified (saying so when it takes longer than usual),
+// Clip page: follow the clip until it is classified (saying so when it takes longer than usual),
 // seek the player from the timeline and the segment list, and show a playhead on the waveform.
 (function () {
   const article = document.querySelector("[data-clip-detail]");
@@ -107,26 +107,17 @@
     draw();
   }
   const finished = ["done", "failed"];
-  if (finished.includes(article.dataset.statusValue)) return;
-  let wait = 700;
-  let late = false;  // the server's rule (classify/clips/summary.py: is_late)
-  const poll = async () => {
-    try {
-      const response = await fetch(article.dataset.api, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (response.ok) {
-        const clip = await response.json();
-        const badge = article.querySelector("[data-status]");
-        badge.textContent = clip.status.charAt(0).toUpperCase() + clip.status.slice(1);
-        badge.className = "status " + clip.status;
-        if (finished.includes(clip.status)) { window.location.reload(); return; }
-        showProgress(clip.progress);
-        late = clip.late;
-      }
-    } catch (error) { /* the server may be restarting; try again */ }
+  if (finished.includes(article.dataset.statusValue) || !window.ClipEvents) return;
+  // Pushed as it changes (static/js/clip-events.js), polled where the stream cannot be held.
+  const watcher = window.ClipEvents.watch(article.dataset.events, () => article.dataset.api);
+  watcher.follow(article.dataset.clipId, (clip) => {
+    const badge = article.querySelector("[data-status]");
+    badge.textContent = clip.status.charAt(0).toUpperCase() + clip.status.slice(1);
+    badge.className = "status " + clip.status;
+    if (finished.includes(clip.status)) { window.location.reload(); return true; }
+    showProgress(clip.progress);
     const slow = article.querySelector("[data-slow]");
-    if (slow) slow.hidden = !late;  // waiting, not working
-    wait = Math.min(wait * 1.3, 3000);  // back off: a long wait need not cost a request a second
-    setTimeout(poll, wait);
-  };
-  setTimeout(poll, wait);
+    if (slow) slow.hidden = !clip.late;  // the server's rule (classify/clips/summary.py: is_late)
+    return false;
+  });
 })();

@@ -99,26 +99,26 @@
 
   // The kept recording is classified in full, as any upload; its answer (the result page's rule:
   // a recording of several kinds is answered with its time shares) appears beside the link.
-  async function sayAnswer(clip, link) {
+  function sayAnswer(clip, link) {
     const said = document.createElement("span");
     said.dataset.liveAnswer = "";
     said.textContent = " · classifying…";
     link.after(said);
-    const since = Date.now();
-    for (let wait = 500; ; wait = Math.min(wait * 1.3, 5000)) {
-      const response = await fetch(panel.dataset.clips + clip.id + "/", { credentials: "same-origin" });
-      const reply = await response.json().catch(() => ({}));
+    const clips = panel.dataset.clips;
+    const watcher = window.ClipEvents && window.ClipEvents.forPage(panel.dataset.events, (id) => clips + id + "/");
+    if (!watcher) return;
+    watcher.follow(clip.id, (reply) => {
       if (reply.status === "done") {
         said.textContent = " · " + reply.answer + (reply.uncertain ? " (unsure)" : "");
-        return;
+        return true;
       }
-      if (reply.status === "failed" || !response.ok) {
+      if (reply.status === "failed") {
         said.textContent = " · " + (reply.error || "it could not be classified");
-        return;
+        return true;
       }
-      if (Date.now() - since > 20000) said.textContent = " · classifying… (taking longer than usual: the workers are busy)";
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
+      if (reply.late) said.textContent = " · classifying… (taking longer than usual: the workers are busy)";
+      return false;
+    });
   }
 
   async function stop() {

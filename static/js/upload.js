@@ -40,46 +40,44 @@
     return spoken(progress.done_s) + of + left;
   }
 
-  async function follow(item, clip) {
+  // Each clip's row follows it as it changes: pushed over the page's one event stream, polled
+  // where that cannot be held (static/js/clip-events.js).
+  const watcher = window.ClipEvents && window.ClipEvents.forPage(form.dataset.events, (id) => api + id + "/");
+
+  function follow(item, clip) {
     const link = document.createElement("a");
     link.href = "/clips/" + clip.id + "/";
     link.textContent = "open";
-    let wait = 500;
-    for (;;) {
-      try {
-        const response = await fetch(api + clip.id + "/", { credentials: "same-origin" });
-        if (response.ok) {
-          clip = await response.json();
-          setState(item, clip.status);
-          if (clip.status === "done") {
-            // The answer as the result page gives it: one label, or a mixed clip's shares.
-            const detail = item.querySelector("[data-detail]");
-            detail.textContent = "";
-            const chip = document.createElement("span");
-            chip.className = "chip " + (clip.mixed ? "mixed" : clip.label);
-            chip.textContent = clip.answer;
-            detail.append(chip, clip.uncertain ? " unsure · " : clip.mixed ? " · " : " " + Math.round(clip.confidence * 100) + "% · ", link);
-            return;
-          }
-          if (clip.status === "failed") {
-            item.querySelector("[data-detail]").textContent = clip.error;
-            return;
-          }
-          const detail = item.querySelector("[data-detail]");
-          if (clip.progress) {  // a long recording at work: long, not late
-            const bar = item.querySelector("progress");
-            if (clip.progress.total_s) { bar.hidden = false; bar.value = (100 * clip.progress.done_s) / clip.progress.total_s; }
-            detail.textContent = "classifying: " + progressText(clip.progress) + " ";
-            detail.append(link);
-          } else if (clip.late) {  // the server's rule (classify/clips/summary.py: is_late)
-            detail.textContent = "Taking longer than usual (the workers are busy); it will finish. ";
-            detail.append(link);
-          }
-        }
-      } catch (error) { /* the server may be restarting; try again */ }
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      wait = Math.min(wait * 1.3, 5000);
-    }
+    if (!watcher) return;
+    watcher.follow(clip.id, (clip) => {
+      setState(item, clip.status);
+      const detail = item.querySelector("[data-detail]");
+      if (clip.status === "done") {
+        // The answer as the result page gives it: one label, or a mixed clip's shares.
+        detail.textContent = "";
+        const chip = document.createElement("span");
+        chip.className = "chip " + (clip.mixed ? "mixed" : clip.label);
+        chip.textContent = clip.answer;
+        detail.append(chip, clip.uncertain ? " unsure · " : clip.mixed ? " · " : " " + Math.round(clip.confidence * 100) + "% · ", link);
+        return true;
+      }
+      if (clip.status === "failed") {
+        detail.textContent = clip.error;
+        return true;
+      }
+      if (clip.progress) {  // a long recording at work: long, not late
+        const bar = item.querySelector("progress");
+        if (clip.progress.total_s) { bar.hidden = false; bar.value = (100 * clip.progress.done_s) / clip.progress.total_s; }
+        detail.textContent = "classifying: " + progressText(clip.progress) + " ";
+        detail.append(link);
+      } else if (clip.late) {  // the server's rule (classify/clips/summary.py: is_late)
+        detail.textContent = "Taking longer than usual (the workers are busy); it will finish. ";
+        detail.append(link);
+      } else {
+        detail.textContent = "";
+      }
+      return false;
+    });
   }
 
   // Files from this size go in resumable parts (tus, static/vendor/tus-js-client): a dropped

@@ -199,11 +199,46 @@ def test_the_clip_page_updates_itself_when_the_worker_finishes(
         owner=User.objects.get(username="grace"), original_filename="later.flac", size_bytes=1, sha256="0"
     )
     clip.file.save("later.flac", ContentFile(real_mix(tmp_path / "later.flac")))
+    asked = []  # what the page asks the server about the clip after loading: no polling
+    page.on("request", lambda request: asked.append(request.url.removeprefix(live_server.url)))
     page.goto(f"{live_server.url}/clips/{clip.pk}/")
     page.wait_for_selector("[data-waiting]")
     state.requeue(clip.pk)
     page.wait_for_selector("[data-answer], [data-unsure]", timeout=120_000)  # we never reloaded: the page did
     assert page.locator("[data-timeline] .seg").count() >= 2
+    before_reload = asked[: asked.index(f"/clips/{clip.pk}/", 1)]
+    assert before_reload.count(f"/api/clips/events/?clip={clip.pk}") == 1, before_reload
+    assert before_reload.count(f"/api/clips/{clip.pk}/") <= 1, before_reload  # its state once, as it opens
+
+
+def test_pages_poll_instead_where_a_proxy_buffers_the_event_stream(
+    browser_factory, live_server, qcluster, start_process, tmp_path
+):
+    """A proxy that holds the stream back (nginx told to buffer it): no `ready` arrives, so the
+    upload page polls, and the user sees the same answer."""
+    from classifier_site import proxy
+    from tests.conftest import free_port
+    from tests.system.conftest import wait_until_healthy
+
+    listen = free_port()
+    config = proxy.write_config(tmp_path / "nginx", live_server.url, live_server.url, f"127.0.0.1:{listen}")
+    buffering = config.read_text().replace(
+        "proxy_buffering off;", "proxy_buffering on; proxy_ignore_headers X-Accel-Buffering;"
+    )
+    assert buffering.count("proxy_ignore_headers X-Accel-Buffering;") == 1
+    config.write_text(buffering)
+    start_process("nginx", proxy.command(config), dict(os.environ))
+    base = f"http://127.0.0.1:{listen}"
+    wait_until_healthy(base, 30, "nginx")
+
+    page = browser_factory().new_page()
+    polled = []
+    page.on("request", lambda request: polled.append(request.url) if "/api/clips/" in request.url else None)
+    sign_up(page, base, "hedy")
+    drop_file(page, "[data-dropzone]", "mix.flac", real_mix(tmp_path / "mix.flac"), "audio/flac")
+    page.wait_for_selector("[data-upload-list] li .chip", timeout=120_000)
+    clip_gets = [url for url in polled if url.rstrip("/").split("/")[-1].isdigit() and "events" not in url]
+    assert len(clip_gets) >= 2, polled  # followed by polling: the stream never said `ready`
 
 
 def test_speech_over_music_is_drawn_as_two_lanes_and_no_music_is_one_click(
