@@ -19,7 +19,7 @@ from django_q.models import Task
 from rest_framework.authtoken.models import Token
 
 from classify.infra import queue
-from classify.models import Clip
+from classify.models import Classification, Clip
 from tests.audio_factory import chord, write
 from tests.conftest import ROOT
 from tests.system.conftest import start_web, wait_until, worker_env
@@ -98,7 +98,7 @@ def test_two_clusters_on_redis_classify_50_uploads_each_exactly_once(
     assert keys == set(clips.values_list("file", flat=True))
 
 
-def test_a_killed_workers_clip_is_done_by_another_within_90_s(
+def test_a_killed_workers_clip_is_taken_by_another_within_15_s_and_done_once(
     start_process, settings, redis_url, alice, half_hour_flac
 ):
     env = worker_env(settings, REDIS_URL=redis_url, LONG_CLIP_S=ONE_QUEUE_S)  # two workers, one queue
@@ -120,12 +120,17 @@ def test_a_killed_workers_clip_is_done_by_another_within_90_s(
     os.kill(int(holder.rsplit(":", 1)[1]), signal.SIGKILL)
     killed_at = time.monotonic()
 
-    wait_until(lambda: clip.filter(status__in=["done", "failed"]).exists(), 90, "the clip to be done again")
+    # Its lease (CLASSIFY_LEASE_S, 10 s) runs out; the other worker's keeper (a tick under 2 s)
+    # gives it back to the queue, and that worker takes it.
+    taken_again = clip.filter(status__in=["processing", "done"], attempts=2)
+    wait_until(taken_again.exists, 15, "another worker to take it", every_s=0.05)
+    taken_s = time.monotonic() - killed_at
+    wait_until(lambda: clip.filter(status__in=["done", "failed"]).exists(), 60, "the clip to be done again")
     recovered_s = time.monotonic() - killed_at
     done = clip.get()
-    assert done.status == "done" and done.attempts == 2, done.error
-    assert recovered_s <= 90
-    print(f"killed worker {holder}; clip done again {recovered_s:.1f} s later")
+    assert done.status == "done" and done.attempts == 2 and done.worker == "", done.error
+    assert Classification.objects.filter(clip=done).count() == 1  # done once
+    print(f"killed worker {holder}; clip taken again {taken_s:.1f} s later, done {recovered_s:.1f} s later")
 
 
 def test_a_task_over_its_time_limit_gives_its_clip_back_then_fails_it(
