@@ -22,6 +22,7 @@ import soundfile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from classifier_site import proxy  # noqa: E402
 from classifier_site.queues import LONG_QUEUE  # noqa: E402
 
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
@@ -63,6 +64,7 @@ class Stack:
         self.base, self.env = base, env
         self.clusters: list[subprocess.Popen | None] = []
         self.children: list[subprocess.Popen] = []
+        self.events: subprocess.Popen | None = None
 
     def start(self, command: list[str], quiet: bool = True, **extra_env: str) -> subprocess.Popen:
         output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
@@ -97,10 +99,17 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    name: str, web_workers: int = 2, threads: int = 4, clusters: int = 1, extra_env: dict | None = None
+    name: str,
+    web_workers: int = 2,
+    threads: int = 4,
+    clusters: int = 1,
+    extra_env: dict | None = None,
+    proxied: bool = False,
 ):
     """Migrate a scratch database, set up Django in this process (to make users and tokens),
-    start gunicorn and `clusters` qcluster processes; yield the Stack."""
+    start gunicorn and `clusters` qcluster processes; yield the Stack. `proxied`: as `make run`
+    serves, nginx (deploy/nginx.conf) on the port in front of gunicorn and the events server
+    (the Stack's `events` process, whose memory the load bench reads)."""
     env = {
         **os.environ,
         "DATABASE_URL": scratch_database_url(name),
@@ -122,11 +131,24 @@ def running_stack(
 
     django.setup()
     stack = Stack(BASE, env)
-    web = [sys.executable, "-m", "gunicorn", "classifier_site.wsgi", "--bind", f"127.0.0.1:{PORT}"]
+    gunicorn = [sys.executable, "-m", "gunicorn", "--log-level", "warning"]
+    web_port = PORT + 10 if proxied else PORT
     stack.start(
-        [*web, "--workers", str(web_workers), "--threads", str(threads), "--log-level", "warning"],
+        [*gunicorn, "classifier_site.wsgi", "--bind", f"127.0.0.1:{web_port}", "--workers", str(web_workers)]
+        + ["--threads", str(threads)],
         quiet=False,
     )
+    if proxied:
+        events = f"127.0.0.1:{PORT + 11}"
+        asgi = [*gunicorn, "classifier_site.asgi", "-k", "asgi", "--bind", events, "--workers", "1"]
+        stack.events = stack.start([*asgi, "--worker-connections", "5000"], quiet=False)
+        config = proxy.write_config(
+            Path(tempfile.mkdtemp(prefix="bench-nginx-")),
+            f"127.0.0.1:{web_port}",
+            events,
+            f"127.0.0.1:{PORT}",
+        )
+        stack.start(proxy.command(config) or ["false"], quiet=False)
     for index in range(clusters):
         stack.start_cluster(index)
     # Long recordings' own worker, as `make run` starts it (classifier_site/queues.py).
