@@ -190,6 +190,7 @@ def run_phase(phase: str) -> dict[str, str]:
             stack.start_cluster(0)
             chaos["restarted"] = time.time()
 
+        cpu_before = cpu_by_part()
         started = time.time()
         chaos_thread = threading.Thread(target=kill_and_restart, daemon=True)
         chaos_thread.start()
@@ -198,6 +199,7 @@ def run_phase(phase: str) -> dict[str, str]:
         with ThreadPoolExecutor(USERS) as pool:
             list(pool.map(upload_all, uploaders))
         upload_s = time.time() - started
+        cpu_used = {part: seconds - cpu_before.get(part, 0.0) for part, seconds in cpu_by_part().items()}
         run.uploading = False
         for future in reading:
             future.result()
@@ -213,6 +215,11 @@ def run_phase(phase: str) -> dict[str, str]:
             time.sleep(1)
         time.sleep(2)  # the monitors save the last task results
         figures = report(run, accepted, upload_s, chaos)
+        done = Clip.objects.filter(pk__in=accepted, status="done").count()
+        print("CPU per clip done, by part (ms; the machine has 2,000 ms a second):")
+        for part, seconds in sorted(cpu_used.items(), key=lambda item: -item[1]):
+            print(f"  {part:28} {1000 * seconds / max(done, 1):6.1f}")
+            figures[f"CPU ms per clip: {part}"] = f"{1000 * seconds / max(done, 1):.0f}"
         if idle is not None:
             figures.update(idle.report(stack.events.pid))
             idle.close()
@@ -270,6 +277,33 @@ class IdleStreams:
     def close(self) -> None:
         for connection in self.sockets:
             connection.close()
+
+
+PARTS = (  # a process's part, by what its command line holds, first match
+    ("classifier_site.asgi", "events server"),
+    ("classifier_site.wsgi", "web (gunicorn)"),
+    ("qcluster", "workers (qcluster)"),
+    ("moto_server", "S3 (moto)"),
+    ("bench/load.py", "bench clients"),
+    ("nginx", "nginx"),
+    ("postgres", "PostgreSQL"),
+    ("redis-server", "Redis"),
+)
+
+
+def cpu_by_part() -> dict[str, float]:
+    """CPU seconds used so far by the processes of each part of the stack (living ones; a killed
+    worker's seconds are lost with it)."""
+    import psutil
+
+    used: dict[str, float] = {}
+    for process in psutil.process_iter(["cmdline", "cpu_times"]):
+        command = " ".join(process.info["cmdline"] or [])
+        part = next((name for marker, name in PARTS if marker in command), None)
+        times = process.info["cpu_times"]
+        if part and times:
+            used[part] = used.get(part, 0.0) + times.user + times.system
+    return used
 
 
 def wait_for_workers(base: str) -> None:

@@ -29,9 +29,19 @@ PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 
 
+CONFIGURED_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+
+
 def scratch_database_url(suffix: str) -> str:
-    """A fresh `<db>_<suffix>` next to the configured database."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
+    """A fresh `<db>_<suffix>` next to the configured database (made again for each stack of a
+    run: this process's own connections to it are closed first)."""
+    if "django.apps" in sys.modules:
+        from django.apps import apps
+        from django.db import connections
+
+        if apps.ready:
+            connections.close_all()
+    parts = urlsplit(CONFIGURED_DATABASE_URL)
     name = parts.path.lstrip("/") + f"_{suffix}"
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -141,7 +151,7 @@ def running_stack(
     if proxied:
         events = f"127.0.0.1:{PORT + 11}"
         asgi = [*gunicorn, "classifier_site.asgi", "-k", "asgi", "--bind", events, "--workers", "1"]
-        stack.events = stack.start([*asgi, "--worker-connections", "5000"], quiet=False)
+        stack.events = stack.start([*asgi, "--worker-connections", "5000"], quiet=False, DB_POOL_MAX="10")
         config = proxy.write_config(
             Path(tempfile.mkdtemp(prefix="bench-nginx-")),
             f"127.0.0.1:{web_port}",

@@ -126,7 +126,9 @@ def start_web(bind: str) -> list[subprocess.Popen]:
     return [
         start([*web, "--bind", f"unix:{sockets['web']}"], **behind_nginx),
         start(
-            [*events, "--bind", f"unix:{sockets['events']}", "--worker-connections", "5000"], **behind_nginx
+            [*events, "--bind", f"unix:{sockets['events']}", "--worker-connections", "5000"],
+            **behind_nginx,
+            DB_POOL_MAX=os.environ.get("DB_POOL_MAX", "10"),  # bounded connections for its streams
         ),
         start(nginx),
     ]

@@ -115,6 +115,17 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint(
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://...).")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A pool of at most DB_POOL_MAX connections per process (0: none, one connection per thread). The
+# events server uses one: under ASGI every request, and so every one of a thousand streams, would
+# otherwise open a connection of its own (classify/events/stream.py).
+DB_POOL_MAX = envint("DB_POOL_MAX", 0)
+if DB_POOL_MAX:
+    DATABASES["default"].update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX,
+        "timeout": 30,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

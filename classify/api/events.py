@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -103,6 +104,8 @@ class ClipEventsView(APIView):
             ]
 
         feed = Feed(request.user, clip_id, last_id, render)
+        if not threaded:  # the stream's queries run on connections of their own (classify/events/stream.py)
+            connections.close_all()
         frames = threaded_frames(feed) if threaded else async_frames(feed)
         response = StreamingHttpResponse(frames, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"

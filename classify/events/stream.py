@@ -7,10 +7,14 @@ before it is read holds nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from classify.events.feed import Feed, comment
@@ -19,6 +23,34 @@ from classify.events.hub import hub
 # Whatever the notices say, a stream looks this often while the listener is away (a database
 # restart), so it is late by seconds at worst.
 UNHEARD_EVERY_S = 2.0
+
+
+Result = TypeVar("Result")
+
+
+class FeedThreads:
+    """Where an ASGI stream's queries run: a few threads, each with a context (and so a database
+    connection) of its own for as long as the process lives. Run in the request's context
+    instead (asgiref's sync_to_async), every open stream would hold a connection of its own until
+    it ends: a thousand idle pages, a thousand connections."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.local = threading.local()
+        self.pool: ThreadPoolExecutor | None = None
+
+    def _in_own_context(self, call: Callable[..., Result], *args: object) -> Result:
+        if not hasattr(self.local, "context"):
+            self.local.context = contextvars.Context()
+        return self.local.context.run(call, *args)
+
+    async def run(self, call: Callable[..., Result], *args: object) -> Result:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="event-feed")
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self._in_own_context, call, *args)
+
+
+feed_threads = FeedThreads(size=4)
 
 
 def _wait_s() -> float:
@@ -41,17 +73,15 @@ def threaded_frames(feed: Feed) -> Iterator[bytes]:
 async def async_frames(feed: Feed) -> AsyncIterator[bytes]:
     subscription = hub.subscribe(feed.owner.pk)
     subscription.bind_loop()
-    opening = sync_to_async(feed.opening, thread_sensitive=False)
-    news = sync_to_async(feed.news, thread_sensitive=False)
-    recheck = sync_to_async(feed.recheck, thread_sensitive=False)
     try:
-        for chunk in await opening():
+        for chunk in await feed_threads.run(feed.opening):
             yield chunk
         deadline = time.monotonic() + settings.EVENT_STREAM_MAX_S
         while time.monotonic() < deadline:
             heard = await subscription.wait_async(_wait_s())
-            frames = await news(subscription.take()) if heard or not hub.listening.is_set() else []
-            for chunk in frames or await recheck() or [comment("keep-alive")]:
+            listening = hub.listening.is_set()
+            frames = await feed_threads.run(feed.news, subscription.take()) if heard or not listening else []
+            for chunk in frames or await feed_threads.run(feed.recheck) or [comment("keep-alive")]:
                 yield chunk
     finally:
         hub.unsubscribe(subscription)

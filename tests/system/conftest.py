@@ -122,6 +122,7 @@ def start_events(start_process, env: dict):
         "--bind",
         f"127.0.0.1:{port}",
     ]
+    env = {**env, "DB_POOL_MAX": "10"}  # as classifier_site/run.py starts it
     process = start_process("events", [*command, "--workers", "1", "--worker-connections", "5000"], env)
     process.base_url = f"http://127.0.0.1:{port}"
     wait_until_healthy(process.base_url, 60, "the events server")
