@@ -29,6 +29,15 @@ from classify.clips import intake, resumable
 from classify.models import ResumableUpload
 
 TUS_HEADERS = {"Tus-Resumable": resumable.TUS_VERSION}
+# Sent with every request but OPTIONS, and answered with every reply (412 for another version).
+TUS_RESUMABLE = OpenApiParameter(
+    "Tus-Resumable",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    enum=[resumable.TUS_VERSION],
+    description="the tus protocol's version",
+)
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
@@ -107,6 +116,15 @@ class ResumableUploadsView(APIView):
             OpenApiParameter(
                 "Upload-Metadata", str, OpenApiParameter.HEADER, description='"filename <base64 of the name>"'
             ),
+            TUS_RESUMABLE,
+            OpenApiParameter(
+                "Location",
+                str,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="where to send the parts (PATCH) and ask how far it got (HEAD)",
+            ),
+            OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, response=[201], description="0"),
         ],  # fmt: skip
         responses={201: None, 413: ErrorSerializer, 429: ErrorSerializer, 412: ErrorSerializer, **ERRORS},
     )
@@ -160,6 +178,28 @@ class ResumableUploadView(APIView):
                 OpenApiParameter.HEADER,
                 required=True,
                 description="where this part starts: the offset HEAD answered",
+            ),
+            TUS_RESUMABLE,
+            OpenApiParameter(
+                "Upload-Offset",
+                int,
+                OpenApiParameter.HEADER,
+                response=[204],
+                description="how many bytes the server holds now: where the next part starts",
+            ),
+            OpenApiParameter(
+                "Upload-Clip-Id",
+                int,
+                OpenApiParameter.HEADER,
+                response=[204],
+                description="after the last part only: the clip made of the file",
+            ),
+            OpenApiParameter(
+                "Upload-Clip-Url",
+                str,
+                OpenApiParameter.HEADER,
+                response=[204],
+                description="after the last part only: the clip's API address",
             ),
         ],  # fmt: skip
         responses={

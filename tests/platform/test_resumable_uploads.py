@@ -192,3 +192,21 @@ def test_a_second_part_of_an_upload_is_refused_at_once_while_one_streams_in(alic
             resumable.append(upload, 0, iter([b"x" * 10]).__next__, 10)
     assert refused.value.status == 409 and "Another part" in str(refused.value)
     assert time.monotonic() - started < 5
+
+
+def test_the_schema_names_every_header_a_resumable_upload_sends_and_gets(alice_api):
+    """Issue 27: the schema was vague on the upload headers; a client generated from it could not
+    send a part or find its clip."""
+    schema = alice_api.get("/api/schema/?format=json").json()
+    begin, part = (
+        schema["paths"]["/api/uploads/"]["post"],
+        schema["paths"]["/api/uploads/{upload_id}/"]["patch"],
+    )
+
+    def sent(operation):
+        return {p["name"]: p.get("required", False) for p in operation["parameters"] if p["in"] == "header"}
+
+    assert sent(begin) == {"Upload-Length": True, "Upload-Metadata": False, "Tus-Resumable": True}
+    assert sent(part) == {"Upload-Offset": True, "Tus-Resumable": True}
+    assert set(begin["responses"]["201"]["headers"]) == {"Location", "Upload-Offset"}
+    assert set(part["responses"]["204"]["headers"]) == {"Upload-Offset", "Upload-Clip-Id", "Upload-Clip-Url"}
