@@ -11,7 +11,6 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -48,6 +47,22 @@ class NoStreamThread(APIException):
     default_detail = "No event stream can be held here now; poll the clip instead."
 
 
+# One server-sent event as a client reads it (comments and `retry:` aside).
+EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["ready", "clip", "deleted"]},
+        "id": {"type": "string", "description": "the change's number (Last-Event-ID to resume after it)"},
+        "data": {
+            "type": "string",
+            "description": 'JSON: ready {"resumed_after": N or null}; clip: the clip as GET /api/clips/{id}/; '
+            'deleted {"id": N}',
+        },
+        "retry": {"type": "integer"},
+    },
+}
+
+
 def whole_number(text: str | None, name: str) -> int | None:
     if text is None or text == "":
         return None
@@ -72,7 +87,7 @@ class ClipEventsView(APIView):
         ],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                OpenApiTypes.STR,
+                EVENT_SCHEMA,
                 description="`event: ready` first, then `event: clip` (data: the clip's JSON, id: its "
                 'change number) and `event: deleted` (data: {"id": N}); a comment every '
                 f"{settings.EVENT_KEEPALIVE_S} s when idle; the stream ends after "

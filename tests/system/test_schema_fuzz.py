@@ -28,6 +28,9 @@ def test_the_api_answers_every_generated_request_without_a_server_error_and_as_d
     # One user sending thousands of requests: its live sessions are not to be cut by the rate a
     # person meets (LIVE_SESSION_RATE), or the generated chunks would find none open.
     settings.LIVE_SESSION_RATE = "100000/hour"
+    # Event streams end within a second or two, so each generated request to one gets its whole
+    # answer (a stream held for minutes would only time the fuzzer out).
+    settings.EVENT_STREAM_MAX_S, settings.EVENT_KEEPALIVE_S = 1, 1
     fuzzer = django_user_model.objects.create_user("fuzzer", password="a-Long-and-unusual-passw0rd")
     token = Token.objects.create(user=fuzzer)
     # A real clip of the fuzzer's, classified (the worker runs in-process here); the hooks hand it,
