@@ -120,7 +120,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # otherwise open a connection of its own (classify/events/stream.py).
 DB_POOL_MAX = envint("DB_POOL_MAX", 0)
 if DB_POOL_MAX:
-    DATABASES["default"].update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them: Django must not
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": DB_POOL_MAX,
