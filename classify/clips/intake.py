@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from django.db.models import Sum
 
 from classify.clips import state
 from classify.infra import limits, storage
-from classify.models import Clip
+from classify.models import Clip, ResumableUpload
 from ml.audio import AUDIO_TYPES, AudioDecodeError, verify
 
 
@@ -84,16 +85,22 @@ def display_name(name: str | None) -> str:
     return cleaned[:255] if cleaned not in ("", ".", "..") else "recording"
 
 
-def check_quota(owner: User, size: int) -> None:
+def check_quota(owner: User, size: int, finishing: uuid.UUID | None = None) -> None:
+    """`size` more bytes fit in the owner's quota beside their clips and the bytes their resumable
+    uploads under way have reserved (all but `finishing`, the one whose file this is)."""
     quota = settings.USER_STORAGE_QUOTA_BYTES
     if not quota:
         return
     used = Clip.objects.filter(owner=owner).aggregate(total=Sum("size_bytes"))["total"] or 0
-    if used + size > quota:
-        raise UploadOverLimit(
-            f"Your storage is full: you keep {human_size(used)} of {human_size(quota)}. "
-            "Delete some clips to upload more."
-        )
+    under_way = ResumableUpload.objects.filter(owner=owner)
+    if finishing is not None:
+        under_way = under_way.exclude(pk=finishing)
+    reserved = under_way.aggregate(total=Sum("length"))["total"] or 0
+    if used + reserved + size > quota:
+        kept = f"you keep {human_size(used)} of {human_size(quota)}"
+        if reserved:
+            kept += f", and uploads under way have reserved {human_size(reserved)}"
+        raise UploadOverLimit(f"Your storage is full: {kept}. Delete some clips to upload more.")
 
 
 def take_upload_allowance(owner: User) -> None:
@@ -134,7 +141,9 @@ def store_upload(name: str, uploaded: UploadedFile[Any]) -> str:
         raise
 
 
-def create_clip(owner: User, uploaded: UploadedFile[Any], counted: bool = False) -> Clip:
+def create_clip(
+    owner: User, uploaded: UploadedFile[Any], counted: bool = False, finishing: uuid.UUID | None = None
+) -> Clip:
     """Check the upload completely, then store it, create the clip and queue it.
 
     Everything an upload can know is refused here, before anything is stored: over the rate or
@@ -145,7 +154,7 @@ def create_clip(owner: User, uploaded: UploadedFile[Any], counted: bool = False)
     if not counted:  # a resumable upload was counted when it began
         take_upload_allowance(owner)
     check_upload(uploaded)
-    check_quota(owner, uploaded.size or 0)
+    check_quota(owner, uploaded.size or 0, finishing)
     with upload_on_disk(uploaded) as path:
         try:
             info = verify(
@@ -169,7 +178,7 @@ def create_clip(owner: User, uploaded: UploadedFile[Any], counted: bool = False)
             # The owner's row, locked: parallel uploads of one user count the quota in turn,
             # so together they cannot pass it (each alone did, above).
             get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
-            check_quota(owner, clip.size_bytes)
+            check_quota(owner, clip.size_bytes, finishing)
             clip.save()
             state.send(clip.pk)
     except Exception:

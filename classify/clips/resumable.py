@@ -53,10 +53,7 @@ def begin(owner: User, length: int, filename: str) -> ResumableUpload:
             f"The file is too big: the limit is {intake.human_size(settings.UPLOAD_MAX_BYTES)}.", 413
         )
     intake.take_upload_allowance(owner)
-    pending = sum(
-        ResumableUpload.objects.filter(owner=owner).values_list("length", flat=True)
-    )  # others under way count too
-    intake.check_quota(owner, length + pending)
+    intake.check_quota(owner, length)  # beside the bytes others under way have reserved
     upload = ResumableUpload.objects.create(
         owner=owner, length=length, filename=intake.display_name(filename)
     )
@@ -146,7 +143,10 @@ def write_all(out: BinaryIO, chunk: bytes) -> tuple[int, OSError | None]:
 
 
 def finish(upload: ResumableUpload) -> Clip:
-    """Every byte is here: the usual intake (checks, storage, queue), then the parts go."""
+    """Every byte is here: the usual intake (checks, storage, queue), then the parts go. Refused
+    for want of room (the owner's quota, the server's disk), the parts stay: once there is room,
+    the last part sent again (no bytes, at Upload-Offset = the length) makes the clip. Any other
+    refusal (not audio, too long...) is final, and the parts go."""
     path = upload.part_path
     try:
         with path.open("rb") as handle:
@@ -154,9 +154,15 @@ def finish(upload: ResumableUpload) -> Clip:
                 handle, name=upload.filename, content_type="application/octet-stream", size=upload.length
             )
             whole.temporary_file_path = lambda: str(path)  # type: ignore[attr-defined]
-            clip = intake.create_clip(upload.owner, whole, counted=True)
-    finally:
+            clip = intake.create_clip(upload.owner, whole, counted=True, finishing=upload.pk)
+    except (intake.UploadOverLimit, intake.StorageFull) as no_room:
+        raise type(no_room)(
+            f"{no_room} Your file is kept: once there is room, send its last part again."
+        ) from None
+    except BaseException:
         remove(upload)
+        raise
+    remove(upload)
     return clip
 
 

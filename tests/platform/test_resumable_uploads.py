@@ -210,3 +210,38 @@ def test_the_schema_names_every_header_a_resumable_upload_sends_and_gets(alice_a
     assert sent(part) == {"Upload-Offset": True, "Tus-Resumable": True}
     assert set(begin["responses"]["201"]["headers"]) == {"Location", "Upload-Offset"}
     assert set(part["responses"]["204"]["headers"]) == {"Upload-Offset", "Upload-Clip-Id", "Upload-Clip-Url"}
+
+
+def test_an_ordinary_upload_respects_the_bytes_a_resumable_upload_has_reserved(alice_api, settings, wav):
+    """Issue 27, item 8: an upload in parts reserved its length, but ordinary uploads ignored it, so
+    the parts' last byte then found the quota full."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.USER_STORAGE_QUOTA_BYTES = len(wav) + len(wav) // 2
+    assert begin(alice_api, wav).status_code == 201
+    ordinary = alice_api.post("/api/clips/", {"file": SimpleUploadedFile("second.wav", wav, "audio/wav")})
+    assert ordinary.status_code == 400
+    assert "uploads under way have reserved" in ordinary.json()["file"][0]
+    assert not Clip.objects.exists()
+
+
+def test_a_last_part_refused_for_want_of_room_keeps_every_part_to_be_sent_again(
+    alice, alice_api, settings, wav
+):
+    """Issue 27, item 8: when the last part was refused (quota, disk), every part already sent
+    was deleted (4 GiB for nothing). They stay; once there is room, the last part sent again with
+    no bytes makes the clip."""
+    location = begin(alice_api, wav)["Location"]
+    assert send(alice_api, location, 0, wav[:-1000]).status_code == 204
+    blocking = Clip.objects.create(owner=alice, original_filename="big.wav", size_bytes=10**9, sha256="0")
+    settings.USER_STORAGE_QUOTA_BYTES = 10**9 + len(wav) // 2  # the rest of the file no longer fits
+    refused = send(alice_api, location, len(wav) - 1000, wav[-1000:])
+    assert refused.status_code == 400 and "Your file is kept" in refused.json()["detail"]
+    where = alice_api.head(location, **TUS)
+    assert (where.status_code, where["Upload-Offset"]) == (200, str(len(wav)))  # every byte kept
+    blocking.delete()  # room again
+    again = send(alice_api, location, len(wav), b"")
+    assert again.status_code == 204, again.content
+    clip = Clip.objects.get(pk=int(again["Upload-Clip-Id"]))
+    assert clip.sha256 == hashlib.sha256(wav).hexdigest()
+    assert not ResumableUpload.objects.exists()
