@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/numba-cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test check lint format system-packages browser-packages proxy-packages train evaluate crossval layers bench bench-platform bench-live bench-load bench-long clean superuser
+.PHONY: run test check lint format system-packages browser-packages proxy-packages train evaluate crossval layers bench bench-platform bench-live bench-load bench-fair bench-long clean superuser
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,9 @@ bench-live: $(BIN)/.dev
 # The multi-machine layout on this machine under load, with a worker killed (needs Redis).
 bench-load: $(BIN)/.dev
 	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/load.py
+
+bench-fair: $(BIN)/.dev
+	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/fairness.py
 
 bench-long: $(BIN)/.dev
 	$(BIN)/python -m classifier_site.embedded_db $(BIN)/python bench/long_recording.py

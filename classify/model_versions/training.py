@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from classify.clips import corrections, summary
 from classify.infra import queue
+from classify.infra.heartbeat import last_heartbeat_age_s
 from classify.model_versions import registry
 from classify.models import Correction, ModelVersion
 
@@ -65,10 +66,15 @@ def queue_training(
     )
     if not enqueue:
         return run
-    queue.enqueue(
-        queue.TRAIN_MODEL, run.pk, label=f"train model {run.pk}", timeout=settings.TRAINING_TIMEOUT_S
-    )
+    send(run.pk)
     return run
+
+
+def send(run_id: int) -> None:
+    """Queue the run's task (a second one is harmless: the task claims its run only if queued)."""
+    queue.enqueue(
+        queue.TRAIN_MODEL, run_id, label=f"train model {run_id}", timeout=settings.TRAINING_TIMEOUT_S
+    )
 
 
 def corpus_present(corpus: Path) -> bool:
@@ -289,22 +295,40 @@ def renew_running() -> None:
 ABANDONED = (
     "The worker training this model stopped before it finished (a restart or a crash); you can train again."
 )
-LOST = "The training task was lost before a worker took it (the queue was emptied); you can train again."
+LOST = (
+    "The training task was lost before a worker took it (no training worker is running); you can train again."
+)
 
 
 def fail_abandoned() -> int:
-    """Fail training runs whose worker died (beat older than TRAINING_LEASE_S) and queued runs
-    whose task is gone from the training queue, so admin can train again. Returns how many."""
-    cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_LEASE_S)
+    """Fail training runs whose worker died (beat older than TRAINING_LEASE_S), so admin can train
+    again. A run queued longer than that while the training queue is empty: with a training
+    worker alive (its heartbeat), its task may sit in that worker's prefetch (a worker busy or
+    starting) or be gone, so it is sent again (the claim skips a duplicate) and the run stays
+    queued; with none alive, nothing will take it, and it fails as lost. Returns how many failed."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.TRAINING_LEASE_S)
     failed = (
         ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING)
         .annotate(seen=Coalesce("beat_at", "started_at", "created_at"))
         .filter(seen__lt=cutoff)
-        .update(status=ModelVersion.Status.FAILED, error=ABANDONED, finished_at=timezone.now())
+        .update(status=ModelVersion.Status.FAILED, error=ABANDONED, finished_at=now)
     )
-    stale = ModelVersion.objects.filter(status=ModelVersion.Status.QUEUED, created_at__lt=cutoff)
-    if stale.exists() and not queue.broker(settings.TRAINING_QUEUE).queue_size():
-        failed += stale.update(status=ModelVersion.Status.FAILED, error=LOST, finished_at=timezone.now())
+    stale = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.QUEUED)
+        .annotate(sent=Coalesce("beat_at", "created_at"))  # beat_at: when it was last sent again
+        .filter(sent__lt=cutoff)
+    )
+    if not stale.exists() or queue.broker(settings.TRAINING_QUEUE).queue_size():
+        return failed
+    worker_age_s = last_heartbeat_age_s(settings.TRAINING_QUEUE)
+    if worker_age_s is None or worker_age_s > settings.TRAINING_LEASE_S:
+        return failed + stale.update(status=ModelVersion.Status.FAILED, error=LOST, finished_at=now)
+    for run_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            if ModelVersion.objects.filter(pk=run_id, status=ModelVersion.Status.QUEUED).update(beat_at=now):
+                send(run_id)
+                logger.warning("training run %s sent again: its task was not in the queue", run_id)
     return failed
 
 

@@ -146,11 +146,14 @@ def test_a_corpus_gone_from_the_worker_fails_the_run_with_a_message(admin_user, 
 
 
 def test_a_run_whose_worker_died_or_whose_task_was_lost_is_failed_so_staff_can_train_again(
-    admin_user, settings
+    admin_user, settings, django_capture_on_commit_callbacks
 ):
     from datetime import timedelta
 
+    from django.core.cache import cache
     from django.utils import timezone
+
+    from classify.infra import heartbeat
 
     settings.TRAINING_LEASE_S = 60
     with transaction.atomic():
@@ -165,7 +168,19 @@ def test_a_run_whose_worker_died_or_whose_task_was_lost_is_failed_so_staff_can_t
         lost = training.queue_training(admin_user, with_corrections=False, enqueue=False)
     assert training.fail_abandoned() == 0  # just queued: its task may be on its way
     ModelVersion.objects.filter(pk=lost.pk).update(created_at=long_ago)
-    assert training.fail_abandoned() == 1  # the training queue is empty: nothing will take it
+    # Issue 27: with a training worker alive, the task may sit in its prefetch (the worker busy or
+    # starting): the run stays queued and its task is sent again, not failed as lost.
+    heartbeat.beat(settings.TRAINING_QUEUE)
+    with django_capture_on_commit_callbacks() as sent:
+        assert training.fail_abandoned() == 0
+    assert len(sent) == 1 and ModelVersion.objects.get(pk=lost.pk).status == "queued"
+    with django_capture_on_commit_callbacks() as sent:
+        assert training.fail_abandoned() == 0
+    assert sent == []  # once a lease, not every tick
+    # No training worker alive: nothing will take it.
+    ModelVersion.objects.filter(pk=lost.pk).update(beat_at=long_ago)
+    cache.delete(heartbeat._key(settings.TRAINING_QUEUE))
+    assert training.fail_abandoned() == 1
     assert ModelVersion.objects.get(pk=lost.pk).error == training.LOST
 
     with transaction.atomic():
