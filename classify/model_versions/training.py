@@ -94,7 +94,20 @@ def plan() -> dict:
         shipped_s = registry.bundled_metadata().get("training_seconds", 900)
     except (FileNotFoundError, ValueError):
         shipped_s = 900
+    # The last run that finished here says best how long one takes on this machine.
+    last = (
+        ModelVersion.objects.filter(started_at__isnull=False, finished_at__isnull=False)
+        .exclude(status=ModelVersion.Status.FAILED)
+        .order_by("-finished_at")
+        .first()
+    )
+    last_s = (
+        (last.finished_at - last.started_at).total_seconds()
+        if last and last.finished_at and last.started_at
+        else None
+    )
     return {
+        "last_minutes": round(last_s / 60) if last_s else None,
         "recipe": settings.TRAINING_PRESET,
         "epochs": settings.TRAINING_EPOCHS or None,
         "corpus": corpus,
@@ -102,7 +115,8 @@ def plan() -> dict:
         "files": files,
         "sources": sources,
         "shipped_minutes": round(shipped_s / 60),
-        "minutes": round(shipped_s / 60 * 1.3 + 2),  # lower priority, then measuring both models
+        # lower priority, then measuring both models
+        "minutes": round(last_s / 60) if last_s else round(shipped_s / 60 * 1.3 + 2),
         "limit_hours": round(settings.TRAINING_TIMEOUT_S / 3600, 1),
     }
 
@@ -121,11 +135,26 @@ def describe_progress(run: ModelVersion) -> str:
     if not (epoch and epochs):
         return stage
     text = f"training: epoch {epoch}/{epochs} ({100 * epoch / epochs:.0f}%)"
-    first = progress.get("first_epoch_at")
-    if first and epoch > 1:
-        per_epoch_s = (time.time() - first) / (epoch - 1)
-        text += f", about {summary.spoken_seconds((epochs - epoch + 1) * per_epoch_s)} left"
+    left_s = epochs_left_s(progress, time.time())
+    if left_s is not None:
+        text += f", about {summary.spoken_seconds(left_s)} left"
     return text
+
+
+def epochs_left_s(progress: dict, now: float) -> float | None:
+    """The time the epochs of the current fit still take: epochs left times the mean epoch since
+    the fit's second one began (the first carries the network's start-up), and what the running
+    one still takes. None until an epoch's length is known (issue 27: the first epoch alone,
+    or a clock carried over from an earlier fit, said "1 h 17 min left" of a 25-minute run)."""
+    epoch, epochs = progress.get("epoch"), progress.get("epochs")
+    started = progress.get("epoch_started_at") or {}
+    if not (epoch and epochs) or str(epoch) not in started:
+        return None
+    if epoch <= 2 or "2" not in started:
+        return None
+    per_epoch_s = (started[str(epoch)] - started["2"]) / (epoch - 2)
+    this_one_left_s = max(0.0, per_epoch_s - (now - started[str(epoch)]))
+    return (epochs - epoch) * per_epoch_s + this_one_left_s
 
 
 class ProgressLog:
@@ -141,8 +170,11 @@ class ProgressLog:
             return
         epoch = _EPOCH.match(line)
         if epoch:
-            self.progress.update(stage="training", epoch=int(epoch[1]), epochs=int(epoch[2]))
-            self.progress.setdefault("first_epoch_at", time.time())
+            number, total = int(epoch[1]), int(epoch[2])
+            if number <= (self.progress.get("epoch") or 0) or total != self.progress.get("epochs"):
+                self.progress["epoch_started_at"] = {}  # a new fit: its own clock
+            self.progress.update(stage="training", epoch=number, epochs=total)
+            self.progress.setdefault("epoch_started_at", {})[str(number)] = time.time()
         elif line.startswith("["):
             self.progress["stage"] = line.split("] ", 1)[-1][:120]
         self.lines.append(line)

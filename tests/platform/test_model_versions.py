@@ -269,12 +269,39 @@ def test_admin_shows_progress_in_words_and_figures_for_the_shipped_model(admin_c
     listing = admin_client.get("/admin/classify/modelversion/").content.decode()
     assert "waiting for the training worker" in listing
     assert "(cross-validated, real-world sources)" in listing  # the shipped model's own figures
+    now = time.time()  # epochs of 10 s from the second on; the 11th began 4 s ago
+    started = {"1": now - 140, **{str(k): now - 4 - 10 * (11 - k) for k in range(2, 12)}}
     ModelVersion.objects.filter(pk=run.pk).update(
         status="training",
-        progress={"stage": "training", "epoch": 11, "epochs": 40, "first_epoch_at": time.time() - 100},
+        progress={"stage": "training", "epoch": 11, "epochs": 40, "epoch_started_at": started},
     )
     listing = admin_client.get("/admin/classify/modelversion/").content.decode()
-    assert "training: epoch 11/40 (28%), about 5 min left" in listing
+    assert "training: epoch 11/40 (28%), about 5 min left" in listing  # 29 x 10 s + 6 s
+
+
+def test_time_left_comes_from_the_current_fits_epochs_not_its_start_up_or_an_earlier_fit(monkeypatch):
+    """Issue 27: "1 h 17 min left" at epoch 2 and "38 min left" two minutes before the end of a
+    25-minute run: the first epoch's start-up, and a second fit's epochs timed from the first
+    fit's clock."""
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(training.time, "time", lambda: clock["now"])
+    monkeypatch.setattr(training.ProgressLog, "save", lambda self: None)
+    log = training.ProgressLog(run_id=0)
+
+    def epoch(number: int, total: int, after_s: float) -> float | None:
+        clock["now"] += after_s
+        log.line(f"Epoch {number}/{total}")
+        return training.epochs_left_s(log.progress, clock["now"])
+
+    assert epoch(1, 20, 0) is None
+    assert epoch(2, 20, 300) is None  # one epoch seen, and it carried the start-up
+    assert epoch(3, 20, 30) == pytest.approx(17 * 30 + 30)
+    for k in range(4, 21):
+        epoch(k, 20, 30)
+    clock["now"] += 1500  # measuring, then a second, shorter fit begins
+    assert epoch(1, 5, 0) is None
+    epoch(2, 5, 20)
+    assert epoch(3, 5, 10) == pytest.approx(2 * 10 + 10)
 
 
 def test_a_failed_run_reads_as_failed_with_no_promote_form(admin_client, admin_user):
@@ -299,6 +326,20 @@ def test_a_failed_run_reads_as_failed_with_no_promote_form(admin_client, admin_u
 def test_the_train_form_says_what_will_run_on_which_corpus_and_about_how_long(admin_client, tiny_corpus):
     page = admin_client.get("/admin/classify/modelversion/train/").content.decode()
     assert "24 files in 12 sources" in page and "About" in page and "minutes on this machine" in page
+    # Issue 27: once a run has finished here, its own length is the estimate.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    finished = timezone.now()
+    ModelVersion.objects.create(
+        version="trained-here",
+        status="candidate",
+        started_at=finished - timedelta(minutes=26),
+        finished_at=finished,
+    )
+    page = admin_client.get("/admin/classify/modelversion/train/").content.decode()
+    assert "About 26 minutes on this machine (as the last run here took, measuring included)" in page
 
 
 def test_a_clip_page_in_admin_shows_the_answer_a_timeline_and_percentages_and_no_save(
