@@ -199,6 +199,13 @@ UPLOAD_MAX_DURATION_S = envint("UPLOAD_MAX_DURATION_S", 6 * 3600, minimum=1)
 # Samples to decode (length x rate x channels), read from the header before any decoding: a few
 # megabytes can hold hours of many channels at 384 kHz. Six hours of 48 kHz stereo by default.
 UPLOAD_MAX_SAMPLES = envint("UPLOAD_MAX_SAMPLES", 6 * 3600 * 48_000 * 2, minimum=1)
+# Decoding per user and hour, in minutes of 48 kHz stereo (length x rate x channels, from the
+# header): 24 hours' worth by default, four of the largest uploads an hour, whatever their size.
+UPLOAD_DECODE_RATE = envrate("UPLOAD_DECODE_RATE", "1440/hour")
+# Uploads up to this long are decoded whole as they are accepted; a longer one has its header and
+# first UPLOAD_WHOLE_CHECK_S checked, the rest as the long recordings' worker classifies it (the
+# same checks, its message on the clip), so accepting six hours takes seconds, not minutes.
+UPLOAD_WHOLE_CHECK_S = envint("UPLOAD_WHOLE_CHECK_S", 10 * 60, minimum=1)
 # Files per user (HTML form and API together, counted per file) and corrections per user.
 UPLOAD_RATE = envrate("UPLOAD_RATE", "120/hour")
 CORRECTION_RATE = envrate("CORRECTION_RATE", "60/minute")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import logging
+import math
 import re
 import tempfile
 import uuid
@@ -27,7 +28,7 @@ from django.db.models import Sum
 from classify.clips import state
 from classify.infra import limits, storage
 from classify.models import Clip, ResumableUpload
-from ml.audio import AUDIO_TYPES, AudioDecodeError, verify
+from ml.audio import AUDIO_TYPES, AudioDecodeError, AudioInfo, decoded_samples, header, verify
 
 
 class UploadRejected(Exception):
@@ -110,6 +111,22 @@ def take_upload_allowance(owner: User) -> None:
         raise UploadThrottled(f"Too many uploads: {reached}.", reached.wait_s) from None
 
 
+STEREO_48K_MINUTE = 48_000 * 2 * 60  # the unit of UPLOAD_DECODE_RATE
+
+
+def take_decode_allowance(owner: User, info: AudioInfo) -> None:
+    """Count the decoding a file means (from its header) against the owner's hourly budget, so
+    one user cannot keep the machines decoding for everyone else; refused, with when to retry."""
+    minutes = max(1, math.ceil(decoded_samples(info) / STEREO_48K_MINUTE))
+    try:
+        limits.take("decode", owner.pk, limits.Rate.parse(settings.UPLOAD_DECODE_RATE), amount=minutes)
+    except limits.LimitReached as reached:
+        raise UploadThrottled(
+            f"Too much audio to decode this hour ({minutes} minutes of 48 kHz stereo for this file): {reached}.",
+            reached.wait_s,
+        ) from None
+
+
 @contextmanager
 def upload_on_disk(uploaded: UploadedFile[Any]) -> Iterator[Path]:
     """A path to the upload's bytes: Django's temporary file where there is one, else a copy of
@@ -157,8 +174,12 @@ def create_clip(
     check_quota(owner, uploaded.size or 0, finishing)
     with upload_on_disk(uploaded) as path:
         try:
+            take_decode_allowance(owner, header(path, max_samples=settings.UPLOAD_MAX_SAMPLES))
             info = verify(
-                path, max_duration_s=settings.UPLOAD_MAX_DURATION_S, max_samples=settings.UPLOAD_MAX_SAMPLES
+                path,
+                max_duration_s=settings.UPLOAD_MAX_DURATION_S,
+                max_samples=settings.UPLOAD_MAX_SAMPLES,
+                whole_up_to_s=settings.UPLOAD_WHOLE_CHECK_S,
             )
         except AudioDecodeError as error:
             raise UploadRejected(str(error)) from None

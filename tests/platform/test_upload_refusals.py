@@ -182,3 +182,42 @@ def test_a_small_file_with_too_much_audio_to_decode_is_refused_by_its_header(ali
     assert time.monotonic() - started < 5 and not Clip.objects.exists() and stored_files() == []
     ordinary = write(tmp_path / "tune.wav", chord(4.0))  # 64,000 samples: well within
     assert alice_api.post("/api/clips/", {"file": as_upload(ordinary)}, format="multipart").status_code == 201
+
+
+def test_each_user_has_an_hourly_budget_of_audio_to_decode(alice_api, bob_api, settings, tmp_path):
+    """Issue 27, item 3: limits counted files, not the decoding they cost. A user's uploads now
+    spend an hourly budget of decoded audio (read from each header); over it, 429 with when."""
+    settings.UPLOAD_DECODE_RATE = "3/hour"  # three minutes of 48 kHz stereo
+    minute = write(tmp_path / "minute.wav", np.tile(chord(4.0), 15))  # 60 s of 16 kHz mono: one unit
+    for _ in range(3):
+        assert (
+            alice_api.post("/api/clips/", {"file": as_upload(minute)}, format="multipart").status_code == 201
+        )
+    over = alice_api.post("/api/clips/", {"file": as_upload(minute)}, format="multipart")
+    assert over.status_code == 429 and "Too much audio to decode this hour" in over.json()["detail"]
+    assert int(over["Retry-After"]) > 0 and Clip.objects.count() == 3
+    assert bob_api.post("/api/clips/", {"file": as_upload(minute)}, format="multipart").status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_recording_is_accepted_on_its_start_and_checked_whole_by_the_worker(alice, settings, tmp_path):
+    """Issue 27, items 3 and 9: six hours were decoded whole in the web request (minutes; behind
+    nginx, a 504 and no clip id). Past UPLOAD_WHOLE_CHECK_S only the header and the start are
+    checked at upload; the worker's decoding applies the same checks to the rest and fails the
+    clip with the same message."""
+    from classify.clips import intake
+    from tests.django_layer import process_clip
+
+    settings.CLASSIFY_SYNC = False
+    whole = write(tmp_path / "long.wav", np.tile(chord(4.0), 15))  # its header says 60 s
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])  # 20 s of it are there
+    with pytest.raises(intake.UploadRejected, match="truncated"):
+        intake.create_clip(alice, as_upload(truncated))  # whole files up to ten minutes
+    settings.UPLOAD_WHOLE_CHECK_S = 10
+    clip = intake.create_clip(alice, as_upload(truncated))
+    assert clip.duration_s == pytest.approx(60.0, abs=0.1)  # the header's, until it is decoded
+    outcome = process_clip(clip.pk)
+    clip.refresh_from_db()
+    assert (outcome.status, clip.status) == ("failed", "failed")
+    assert "The file is truncated: it promises 60.0 s of audio" in clip.error
