@@ -14,6 +14,7 @@ window.ClipEvents = (function () {
     let polling = false;
     let source = null;
 
+    const heard = new Map();     // clip id -> how many stream events came for it
     const deliver = (clip) => {
       const handler = handlers.get(String(clip.id));
       if (!handler) {
@@ -25,9 +26,11 @@ window.ClipEvents = (function () {
     };
 
     const fetchOnce = async (id) => {
+      const before = heard.get(String(id)) || 0;
       try {
         const response = await fetch(clipUrl(id), { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (response.ok) deliver(await response.json());
+        // A stream event that came meanwhile is newer than this answer: keep it.
+        if (response.ok && (heard.get(String(id)) || 0) === before) deliver(await response.json());
         else if (response.status === 404) handlers.delete(String(id));
       } catch (error) { /* the server may be restarting: the stream or the next round says */ }
     };
@@ -49,7 +52,11 @@ window.ClipEvents = (function () {
       source = new EventSource(streamUrl, { withCredentials: true });
       const buffered = setTimeout(poll, READY_WITHIN_MS);
       source.addEventListener("ready", () => clearTimeout(buffered));
-      source.addEventListener("clip", (event) => deliver(JSON.parse(event.data)));
+      source.addEventListener("clip", (event) => {
+        const clip = JSON.parse(event.data);
+        heard.set(String(clip.id), (heard.get(String(clip.id)) || 0) + 1);
+        deliver(clip);
+      });
       source.addEventListener("deleted", (event) => handlers.delete(String(JSON.parse(event.data).id)));
       // A dropped connection is retried by the browser (with Last-Event-ID); a refusal closes it.
       source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) poll(); });

@@ -300,6 +300,13 @@ def test_the_history_fits_a_phone_with_mixed_corrected_and_long_named_clips(
     assert page.locator("[data-mixed]").count() >= 2
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(ARTIFACTS / "history-phone-mixed.png"), full_page=True)
+    # On a desktop, under the Mixed filter: the mixed clips, each filed under its largest share.
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{live_server.url}/?mixed=true")
+    page.wait_for_selector("table.clips")
+    rows = page.locator("table.clips tbody tr")
+    assert rows.count() == 2 and rows.filter(has=page.locator("[data-mixed]")).count() == 2
+    page.screenshot(path=str(ARTIFACTS / "history-mixed.png"), full_page=True)  # the README's
 
 
 def test_a_waiting_clip_is_called_late_and_a_long_one_at_work_is_not(
@@ -618,3 +625,64 @@ def test_without_javascript_the_upload_page_shows_no_dead_buttons(browser_factor
         "document.querySelector('[data-upload-list]').compareDocumentPosition("
         "document.querySelector('[data-live]')) & Node.DOCUMENT_POSITION_FOLLOWING"
     )
+
+
+def test_the_upload_list_shows_a_long_recording_at_work_with_its_progress(
+    browser_factory, live_server, settings, tmp_path
+):
+    """Issue 27: a long recording's row read "Taking longer than usual" while it was simply long.
+    The row follows the clip over the page's event stream: classifying, how far, how long left.
+    The screenshot is the README's."""
+    from django.utils import timezone
+
+    from tests.system.conftest import wait_until
+
+    settings.CLASSIFY_SYNC = False  # no worker here: the test moves the clip as a worker would
+    page = browser_factory().new_page(viewport={"width": 1280, "height": 720})
+    sign_up(page, live_server.url, "vera")
+    mix = soundfile.read(Path(__file__).resolve().parents[1] / "fixtures" / "music.flac", dtype="float32")[0]
+    path = tmp_path / "lecture-12-minutes.flac"
+    soundfile.write(path, np.resize(mix, 16_000 * 720), 16_000)
+    drop_file(page, "[data-dropzone]", path.name, path.read_bytes(), "audio/flac")
+    stored = Clip.objects.filter(original_filename=path.name)
+    wait_until(stored.exists, 60, "the upload to be accepted", every_s=0.1)
+    clip = stored.get()
+    progress = {"done_s": 250.0, "total_s": 720.0, "rate": 120.0, "left_s": 4.0, "segments": [], "at": None}
+    Clip.objects.filter(pk=clip.pk).update(status="processing", started_at=timezone.now(), progress=progress)
+    row = page.locator("[data-upload-list] li").first
+    page.wait_for_selector("[data-upload-list] li[data-status=processing]", timeout=10_000)
+    assert "classifying: 4 min of 12 min, about 4.0 s left" in row.inner_text()
+    assert "longer than usual" not in row.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "upload-long.png"), full_page=True)
+
+
+def test_admin_says_in_a_sentence_why_a_training_run_failed(browser_factory, live_server, admin_user):
+    """Issue 27: admin showed a traceback's fragment where the README promises a sentence. The
+    screenshot is the README's."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from classify.model_versions import training
+    from classify.models import ModelVersion
+
+    error = training.child_failure(
+        ["Traceback (most recent call last):", "    return os.stat(self, follow_symlinks=follow_symlinks)",
+         "FileNotFoundError: [Errno 2] No such file or directory: '/corpus/noise/rain/a.ogg'"],
+        1,
+    )  # fmt: skip
+    finished = timezone.now()
+    ModelVersion.objects.create(
+        version="training-20261207-1",
+        status="failed",
+        error=f"Training failed: {error}",
+        started_at=finished - timedelta(minutes=25),
+        finished_at=finished,
+    )
+    page = browser_factory().new_page(viewport={"width": 1280, "height": 720})
+    sign_in_to_admin(page, live_server.url, admin_user)
+    page.goto(f"{live_server.url}/admin/classify/modelversion/")
+    said = page.locator("#result_list td.field-progress_text").first.inner_text()
+    assert said.startswith("failed: Training failed: a file it needed went missing during the run")
+    assert "os.stat" not in page.content() and "Traceback" not in page.content()
+    page.screenshot(path=str(ARTIFACTS / "admin-training-failed.png"), full_page=True)
