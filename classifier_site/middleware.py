@@ -54,7 +54,11 @@ class HealthProbes:
             ready, body = readiness()
             if not may_see_details(request.headers.get("Authorization", "")):
                 body = {"status": body["status"]}
-            return _no_store(JsonResponse(body, status=200 if ready else 503))
+            response = JsonResponse(body, status=200 if ready else 503)
+            # A 503 here is the answer asked for (starting, a check failing), not a server error:
+            # Django would log it at ERROR on every probe; the failing check is logged where it failed.
+            response._has_been_logged = True  # type: ignore[attr-defined]
+            return _no_store(response)
         return self.get_response(request)
 
 

@@ -50,11 +50,20 @@ class Starting(RuntimeError):
     """No worker has loaded its model yet."""
 
 
+# While this process is younger than this, a heartbeat older than WORKER_HEARTBEAT_MAX_S is the
+# last run's: the workers started with it are still loading their models ("starting", not "not
+# ready": issue 27 saw 503 "not ready" and ERROR lines for the first seconds of every start).
+STARTING_GRACE_S = 90.0
+STARTED_AT = time.monotonic()
+
+
 def worker_state(queue: str | None) -> str:
     age_s = heartbeat.last_heartbeat_age_s(queue)
     if age_s is None:
         raise Starting("no worker has loaded its model and reported yet")
     if age_s > WORKER_HEARTBEAT_MAX_S:
+        if time.monotonic() - STARTED_AT < STARTING_GRACE_S:
+            raise Starting(f"workers are starting (the last heartbeat, {age_s:.0f} s old, is from before)")
         raise RuntimeError(f"the last worker heartbeat is {age_s:.0f} s old")
     version = heartbeat.model_version(queue)
     return f"ok, model {version or 'loaded'}, heartbeat {age_s:.0f} s ago"

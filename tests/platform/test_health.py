@@ -75,14 +75,39 @@ def test_readyz_is_degraded_without_a_live_worker(client):
     assert response.json()["checks"]["live_worker"]["ok"] is False
 
 
-def test_readyz_is_not_ready_with_an_old_heartbeat(client):
+def test_readyz_is_not_ready_with_an_old_heartbeat(client, monkeypatch):
     import time
 
     from django.core.cache import cache
 
+    from classify.infra import health
+
+    monkeypatch.setattr(health, "STARTED_AT", time.monotonic() - 3600)  # up for an hour
     cache.set(heartbeat.HEARTBEAT_KEY, time.time() - 120, timeout=None)
     body = client.get("/readyz", HTTP_AUTHORIZATION=MONITOR).json()
+    assert body["status"] == "not ready"
     assert body["checks"]["worker"]["ok"] is False and "120 s old" in body["checks"]["worker"]["detail"]
+
+
+def test_readyz_says_starting_not_not_ready_with_the_last_runs_heartbeat_and_logs_no_error(
+    client, monkeypatch, caplog
+):
+    """Issue 27: for the first moments of every start /readyz answered 503 "not ready", with
+    ERROR lines, where "starting" was meant: the heartbeat it saw was the last run's."""
+    import logging
+    import time
+
+    from django.core.cache import cache
+
+    from classify.infra import health
+
+    monkeypatch.setattr(health, "STARTED_AT", time.monotonic() - 5)  # this process began 5 s ago
+    cache.set(heartbeat.HEARTBEAT_KEY, time.time() - 600, timeout=None)  # the last run's beat
+    with caplog.at_level(logging.INFO):
+        response = client.get("/readyz", HTTP_AUTHORIZATION=MONITOR)
+    assert response.status_code == 503 and response.json()["status"] == "starting"
+    assert "from before" in response.json()["checks"]["worker"]["detail"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_probes_are_not_redirected_to_https(client, settings):
