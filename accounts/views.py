@@ -50,8 +50,12 @@ def delete_account(request):
         context = {"token": token, "delete_form": form}
         return render(request, "accounts/profile.html", context, status=400)
     user = request.user
+    try:
+        removal.delete_user(user)
+    except removal.AccountBusy as busy:
+        messages.error(request, f"Your account was not deleted: {busy}")
+        return redirect("profile")
     logout(request)
-    removal.delete_user(user)
     messages.success(request, "Your account and all your clips were deleted.")
     return redirect("home")
 

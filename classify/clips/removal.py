@@ -7,9 +7,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from classify.clips import resumable
 from classify.infra import storage
 from classify.models import Clip
 
@@ -61,7 +62,25 @@ def delete_clip(clip: Clip) -> None:
     clip.delete()
 
 
+# How long deleting an account waits for a part still streaming in to stop (it stops at its next
+# megabyte; nginx drops a client that sends nothing for 20 s).
+DELETE_WAIT_S = 30
+
+
+class AccountBusy(Exception):
+    """Something of the account is still held (a part that did not stop in time): nothing was
+    deleted; try again."""
+
+
 def delete_user(user: User) -> None:
-    """A user and everything of theirs: clips, results, corrections, tokens, and audio files."""
-    with transaction.atomic():
-        user.delete()
+    """A user and everything of theirs: clips, results, corrections, tokens, and audio files. A part
+    of their upload streaming in holds its row: it is asked to stop first, and the deletion waits
+    for it at most DELETE_WAIT_S, never for as long as the part takes (issue 27)."""
+    resumable.stop_parts(user)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{DELETE_WAIT_S}s'")
+            user.delete()
+    except OperationalError as error:
+        raise AccountBusy("An upload of yours is still arriving; try again in a minute.") from error

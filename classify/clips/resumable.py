@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -34,6 +35,14 @@ logger = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 PART_READ_BYTES = 1 << 20  # read a part's body a megabyte at a time, never whole
+STOP_KEY = "resumable:stop:{}"  # set for an upload whose owner is going away: its part stops
+
+
+def stop_parts(owner: User) -> None:
+    """Ask every part of the owner's uploads that is streaming in to stop at its next megabyte
+    (it holds its upload's row lock until it ends: deleting the account would wait for it)."""
+    for upload_id in ResumableUpload.objects.filter(owner=owner).values_list("pk", flat=True):
+        cache.set(STOP_KEY.format(upload_id), True, timeout=settings.RESUMABLE_EXPIRE_S)
 
 
 class ResumableRefused(intake.UploadRejected):
@@ -104,8 +113,8 @@ def append(
                         "resumable upload %s: part cut short after %d bytes (%s)", locked.pk, written, error
                     )
                     break
-                if not chunk:
-                    break
+                if not chunk or cache.get(STOP_KEY.format(locked.pk)):
+                    break  # the end, or its owner is being deleted
                 count, full = write_all(out, chunk)
                 written += count
                 if full is not None:  # our disk, not the client: say so, keep what fitted

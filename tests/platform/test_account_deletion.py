@@ -72,3 +72,43 @@ def test_deleting_an_account_removes_the_bytes_of_its_unfinished_big_uploads(cli
     client.force_login(alice)
     assert client.post("/accounts/profile/delete/", {"password": PASSWORD}).status_code == 302
     assert not parts[0].exists() and parts[1].exists()
+
+
+def test_deleting_an_account_does_not_wait_for_a_part_still_streaming_in(client, alice):
+    """Issue 27: deleting an account waited on the row lock of the owner's part streaming in, for
+    as long as that part took. The part is asked to stop at its next megabyte; the account goes."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from classify.clips import resumable
+    from classify.models import ResumableUpload
+
+    upload = resumable.begin(alice, 200 * resumable.PART_READ_BYTES, "slow.wav")
+    streaming, outcome = threading.Event(), {}
+
+    def slow_read(size: int) -> bytes:  # a megabyte every 0.2 s: the part would take 40 s
+        streaming.set()
+        time.sleep(0.2)
+        return b"\0" * size
+
+    def send_part():
+        try:
+            resumable.append(ResumableUpload.objects.get(pk=upload.pk), 0, slow_read, None)
+        except Exception as error:  # the upload is gone with its owner once the part ended
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    part = threading.Thread(target=send_part)
+    part.start()
+    assert streaming.wait(10)
+    client.force_login(alice)
+    started = time.monotonic()
+    response = client.post("/accounts/profile/delete/", {"password": PASSWORD}, follow=True)
+    waited_s = time.monotonic() - started
+    part.join(30)
+    assert b"Your account and all your clips were deleted" in response.content
+    assert waited_s < 5, waited_s
+    assert not ResumableUpload.objects.filter(pk=upload.pk).exists() and not upload.part_path.exists()
