@@ -14,6 +14,8 @@ def file_storage() -> dict:
     bucket = envstr("S3_BUCKET")
     if not bucket:
         return LOCAL
+    from boto3.s3.transfer import TransferConfig
+
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -26,5 +28,8 @@ def file_storage() -> dict:
             # Never overwrite: every clip has its own uuid key anyway.
             "file_overwrite": False,
             "default_acl": None,
+            # One thread per transfer: a clip is a few hundred kilobytes, and boto3's pool of ten
+            # threads per download took a fifth of a worker's CPU under load (make bench-load).
+            "transfer_config": TransferConfig(use_threads=False),
         },
     }
