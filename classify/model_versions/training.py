@@ -293,16 +293,7 @@ def train_in_child(argv: list[str], progress: ProgressLog) -> None:
     """`python -m ml.training.train ARGV` as a child process (its memory goes when it ends, and a
     django-q2 worker may not fork multiprocessing children), its lines into the progress. Killed
     if the task is stopped (a timeout is a SystemExit raised here)."""
-    command = [sys.executable, "-m", "ml.training.train", *argv]
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with subprocess.Popen(
-        command,
-        cwd=settings.BASE_DIR,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as child:
+    with start_child([sys.executable, "-m", "ml.training.train", *argv]) as child:
         try:
             for line in child.stdout or ():
                 progress.line(line.rstrip())
@@ -312,6 +303,23 @@ def train_in_child(argv: list[str], progress: ProgressLog) -> None:
                 child.kill()
     if code != 0:
         raise RuntimeError(child_failure(progress.lines, code))
+
+
+def start_child(command: list[str]) -> subprocess.Popen:
+    """The command as a child that dies with this process, however this one ends (issue 27: a
+    training worker killed with kill -9 left its child training on for the rest of the run):
+    util-linux's setpriv sets the parent-death signal before it runs the command."""
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        command = [setpriv, "--pdeathsig", "KILL", *command]
+    return subprocess.Popen(
+        command,
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 _running: int | None = None  # the run this process trains, renewed by its keeper

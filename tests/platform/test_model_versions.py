@@ -406,3 +406,35 @@ def test_a_run_marked_failed_never_turns_into_a_candidate(admin_user):
     ModelVersion.objects.filter(pk=run.pk).update(status="training")
     assert training.become_candidate(run.pk, version="on-time-1")
     assert ModelVersion.objects.get(pk=run.pk).status == "candidate"
+
+
+def test_a_training_child_dies_with_the_worker_that_started_it(tmp_path):
+    """Issue 27: a training worker killed with kill -9 left its child process training on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.conftest import ROOT
+
+    parent = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import sys, time, django; django.setup()\n"
+            "from classify.model_versions.training import start_child\n"
+            "child = start_child([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+            "print(child.pid, flush=True); time.sleep(120)",
+        ],
+        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    child = psutil.Process(int(parent.stdout.readline()))
+    assert child.is_running()
+    os.kill(parent.pid, signal.SIGKILL)  # the worker dies
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while child.is_running() and child.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
