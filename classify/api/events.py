@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from classify.api.serializers import ErrorSerializer, FieldErrorsSerializer
 from classify.api.views import ClipViewSet
+from classify.clips import public
 from classify.events.feed import Feed
 from classify.events.hub import hub
 from classify.events.stream import async_frames, threaded_frames
@@ -112,9 +113,9 @@ class ClipEventsView(APIView):
         if threaded and hub.count() >= settings.EVENT_STREAMS_THREADED:
             raise NoStreamThread()
 
-        def render(clips: QuerySet[Clip]) -> list[tuple[int, dict[str, Any]]]:
+        def render(clips: QuerySet[Clip]) -> list[tuple[int, dict[str, Any], float | None]]:
             return [
-                (clip.event_seq, ClipViewSet.detail_row(clip, request))
+                (clip.event_seq, ClipViewSet.detail_row(clip, request), public.turns_late_at(clip))
                 for clip in ClipViewSet.detailed(clips)
             ]
 

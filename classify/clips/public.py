@@ -96,6 +96,17 @@ ANSWER_FIELDS = (
 )
 
 
+def turns_late_at(clip: Clip) -> float | None:
+    """When (a Unix time) a clip that is not late yet turns late if nothing changes, by the same
+    rule: a stream re-sends it then, instead of asking the database again and again."""
+    since = None
+    if clip.status == Clip.Status.QUEUED:
+        since = clip.queued_at
+    elif clip.status == Clip.Status.PROCESSING and not clip.progress:
+        since = clip.started_at
+    return since.timestamp() + summary.LATE_AFTER_S if since else None
+
+
 def late(clip: Clip) -> bool:
     """Whether the clip is "taking longer than usual" (classify/clips/summary.py's rule)."""
     now = timezone.now()

@@ -23,8 +23,9 @@ BATCH = 50
 # Until a first event: how long a reconnecting browser waits (SSE's `retry:` field).
 RETRY_MS = 3000
 
-# The API's JSON of each clip of a query, in its order, with the clip's event_seq.
-Render = Callable[[QuerySet[Clip]], list[tuple[int, dict[str, Any]]]]
+# The API's JSON of each clip of a query, in its order, with the clip's event_seq and when it
+# turns late if nothing changes (classify/clips/public.py: turns_late_at).
+Render = Callable[[QuerySet[Clip]], list[tuple[int, dict[str, Any], float | None]]]
 
 
 def frame(event: str, data: Any, event_id: int | None = None) -> bytes:
@@ -75,16 +76,21 @@ class Feed:
         self.owner, self.clip_id, self.render = owner, clip_id, render
         self.cursor = last_id
         self.resuming = last_id is not None
-        # Clips sent while waiting or working, with the `late` they were sent with: lateness
-        # comes with time, not with a change, so `recheck` looks again when the stream is idle.
-        self.unfinished: dict[int, bool] = {}
+        # Clips sent while waiting or working and not late yet, with when they turn late if
+        # nothing changes: lateness comes with time, not with a change, so `recheck` sends them
+        # again at that moment (one query then, none before).
+        self.turning_late: dict[int, float] = {}
 
-    def clip_frame(self, row: dict[str, Any], event_id: int | None) -> bytes:
-        if row["status"] in (Clip.Status.QUEUED, Clip.Status.PROCESSING):
-            self.unfinished[row["id"]] = bool(row["late"])
+    def clip_frame(self, row: dict[str, Any], event_id: int | None, late_at: float | None) -> bytes:
+        if late_at is not None and not row["late"]:
+            self.turning_late[row["id"]] = late_at
         else:
-            self.unfinished.pop(row["id"], None)
+            self.turning_late.pop(row["id"], None)
         return frame("clip", row, event_id=event_id)
+
+    def next_late_in_s(self, now: float) -> float | None:
+        """Seconds until the next clip sent turns late (None: none will)."""
+        return max(0.0, min(self.turning_late.values()) - now) if self.turning_late else None
 
     def clips(self) -> QuerySet[Clip]:
         mine = Clip.objects.for_user(self.owner)
@@ -106,7 +112,10 @@ class Feed:
         current = self.clips()
         if self.clip_id is None:
             current = current.filter(status__in=[Clip.Status.QUEUED, Clip.Status.PROCESSING])
-        opening += [self.clip_frame(row, newest) for _, row in self.render(current.order_by("event_seq"))]
+        opening += [
+            self.clip_frame(row, newest, late_at)
+            for _, row, late_at in self.render(current.order_by("event_seq"))
+        ]
         return opening
 
     def news(self, deleted: list[int]) -> list[bytes]:
@@ -114,27 +123,26 @@ class Feed:
         close_old_connections()
         frames = [frame("deleted", {"id": pk}) for pk in deleted if self.clip_id in (None, pk)]
         for pk in deleted:
-            self.unfinished.pop(pk, None)
+            self.turning_late.pop(pk, None)
         while True:
             changed = self.clips().filter(event_seq__gt=self.cursor or 0).order_by("event_seq")[:BATCH]
             rows = self.render(changed)
             if not rows:
                 return frames
-            for seq, row in rows:
-                frames.append(self.clip_frame(row, seq))
-            self.cursor = max(seq for seq, _ in rows)
+            for seq, row, late_at in rows:
+                frames.append(self.clip_frame(row, seq, late_at))
+            self.cursor = max(seq for seq, _, _ in rows)
             if len(rows) < BATCH:
                 return frames
 
-    def recheck(self) -> list[bytes]:
-        """The clips sent unfinished whose `late` turned since (no id: nothing changed in the
-        database, so a client resuming is owed nothing new)."""
-        if not self.unfinished:
+    def recheck(self, now: float) -> list[bytes]:
+        """The clips whose time to turn late has come, sent again if they did (no id: nothing
+        changed in the database, so a client resuming is owed nothing new)."""
+        due = [pk for pk, late_at in self.turning_late.items() if late_at <= now]
+        if not due:
             return []
         close_old_connections()
-        rows = self.render(self.clips().filter(pk__in=list(self.unfinished)))
-        return [
-            self.clip_frame(row, None)
-            for _, row in rows
-            if row["id"] in self.unfinished and bool(row["late"]) != self.unfinished[row["id"]]
-        ]
+        for pk in due:
+            self.turning_late.pop(pk)
+        rows = self.render(self.clips().filter(pk__in=due))
+        return [self.clip_frame(row, None, late_at) for _, row, late_at in rows if row["late"]]

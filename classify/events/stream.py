@@ -53,8 +53,11 @@ class FeedThreads:
 feed_threads = FeedThreads(size=4)
 
 
-def _wait_s() -> float:
-    return settings.EVENT_KEEPALIVE_S if hub.listening.is_set() else UNHEARD_EVERY_S
+def _wait_s(feed: Feed) -> float:
+    """Until the keep-alive, a clip turning late, or (the listener away) the next look."""
+    wait_s = float(settings.EVENT_KEEPALIVE_S if hub.listening.is_set() else UNHEARD_EVERY_S)
+    late_in_s = feed.next_late_in_s(time.time())
+    return wait_s if late_in_s is None else min(wait_s, late_in_s + 0.05)
 
 
 def threaded_frames(feed: Feed) -> Iterator[bytes]:
@@ -63,9 +66,9 @@ def threaded_frames(feed: Feed) -> Iterator[bytes]:
         yield from feed.opening()
         deadline = time.monotonic() + settings.EVENT_STREAM_MAX_S
         while time.monotonic() < deadline:
-            heard = subscription.wait(_wait_s())
+            heard = subscription.wait(_wait_s(feed))
             frames = feed.news(subscription.take()) if heard or not hub.listening.is_set() else []
-            yield from frames or feed.recheck() or [comment("keep-alive")]
+            yield from frames or feed.recheck(time.time()) or [comment("keep-alive")]
     finally:
         hub.unsubscribe(subscription)
 
@@ -78,10 +81,12 @@ async def async_frames(feed: Feed) -> AsyncIterator[bytes]:
             yield chunk
         deadline = time.monotonic() + settings.EVENT_STREAM_MAX_S
         while time.monotonic() < deadline:
-            heard = await subscription.wait_async(_wait_s())
+            heard = await subscription.wait_async(_wait_s(feed))
             listening = hub.listening.is_set()
             frames = await feed_threads.run(feed.news, subscription.take()) if heard or not listening else []
-            for chunk in frames or await feed_threads.run(feed.recheck) or [comment("keep-alive")]:
+            for chunk in (
+                frames or await feed_threads.run(feed.recheck, time.time()) or [comment("keep-alive")]
+            ):
                 yield chunk
     finally:
         hub.unsubscribe(subscription)

@@ -162,15 +162,21 @@ def test_streams_that_would_each_hold_a_thread_are_capped_and_the_rest_told_to_p
     assert hub.count() == 0
 
 
-def test_a_waiting_clip_is_sent_again_when_it_turns_late_though_nothing_changed(alice, alice_api, music_wav):
-    from datetime import timedelta
+def test_a_waiting_clip_is_sent_again_when_it_turns_late_though_nothing_changed(
+    alice, alice_api, music_wav, monkeypatch
+):
+    """Lateness comes with time, not with a change in the database: the stream sends the clip
+    again at the moment it turns late (and asks the database only then)."""
+    import time
 
-    from django.utils import timezone
+    from classify.clips import summary
 
+    monkeypatch.setattr(summary, "LATE_AFTER_S", 2.0)
     clip = upload(alice, music_wav)
     events = open_stream(alice_api, f"?clip={clip.pk}")
     assert events.next()["late"] is False
-    Clip.objects.filter(pk=clip.pk).update(queued_at=timezone.now() - timedelta(seconds=60))  # no event
-    turned = events.next(keepalives=2)
+    turned = events.next(keepalives=1)  # before the keep-alive (1 s here) comes twice
     assert (turned["id"], turned["late"], turned["event_id"]) == (clip.pk, True, None)
+    waited_s = time.time() - Clip.objects.get(pk=clip.pk).queued_at.timestamp()
+    assert 2.0 <= waited_s < 3.5
     events.close()
