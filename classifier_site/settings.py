@@ -216,6 +216,9 @@ SIGNUP_RATE = envrate("SIGNUP_RATE", "10/hour")
 # routing, when there are several) and are removed when unfinished for RESUMABLE_EXPIRE_S.
 RESUMABLE_DIR = Path(envstr("RESUMABLE_DIR", str(VAR_DIR / "resumable")))
 RESUMABLE_EXPIRE_S = envint("RESUMABLE_EXPIRE_S", 24 * 3600, minimum=60)
+# Free space RESUMABLE_DIR keeps for everyone: a new upload in parts is refused (507) when what the
+# uploads under way still have to send, and its own length, would leave less than this.
+RESUMABLE_FREE_FLOOR_BYTES = envint("RESUMABLE_FREE_FLOOR_BYTES", 1024**3, minimum=0)
 USER_STORAGE_QUOTA_BYTES = envint("USER_STORAGE_QUOTA_BYTES", 10 * 1024 * 1024 * 1024)
 # Live sessions: at most this long, closed after this long without a chunk, chunks of at most
 # this many seconds; a chunk request waits at most LIVE_WAIT_S for its windows.

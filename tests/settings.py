@@ -21,6 +21,9 @@ UPLOAD_RATE = "1000/minute"
 CORRECTION_RATE = "1000/minute"
 SIGNUP_RATE = "1000/minute"
 LIVE_CHUNK_RATE = envrate("LIVE_CHUNK_RATE", "1000/minute")
+UPLOAD_DECODE_RATE = "1000000/hour"
+# CI machines may have little free disk; the test of the floor sets its own.
+RESUMABLE_FREE_FLOOR_BYTES = 0
 # Serve static files straight from the source folders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

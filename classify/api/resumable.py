@@ -126,7 +126,14 @@ class ResumableUploadsView(APIView):
             ),
             OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, response=[201], description="0"),
         ],  # fmt: skip
-        responses={201: None, 413: ErrorSerializer, 429: ErrorSerializer, 412: ErrorSerializer, **ERRORS},
+        responses={
+            201: None,
+            413: ErrorSerializer,
+            429: ErrorSerializer,
+            412: ErrorSerializer,
+            507: ErrorSerializer,
+            **ERRORS,
+        },  # fmt: skip
     )
     def post(self, request):
         """Begin an upload of Upload-Length bytes; send its parts to the Location answered."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import shutil
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import OperationalError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from classify.clips import intake
@@ -61,6 +63,7 @@ def begin(owner: User, length: int, filename: str) -> ResumableUpload:
         raise ResumableRefused(
             f"The file is too big: the limit is {intake.human_size(settings.UPLOAD_MAX_BYTES)}.", 413
         )
+    check_room(length)
     intake.take_upload_allowance(owner)
     intake.check_quota(owner, length)  # beside the bytes others under way have reserved
     upload = ResumableUpload.objects.create(
@@ -70,6 +73,22 @@ def begin(owner: User, length: int, filename: str) -> ResumableUpload:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
     return upload
+
+
+def check_room(length: int) -> None:
+    """The shared folder's room, for everyone: the uploads under way (anyone's) still to arrive,
+    this one, and RESUMABLE_FREE_FLOOR_BYTES must fit in its free space, or the new upload is
+    refused now (507) rather than the disk filling half-way through someone's file (issue 27)."""
+    folder = Path(settings.RESUMABLE_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    coming = ResumableUpload.objects.aggregate(left=Sum(F("length") - F("offset")))["left"] or 0
+    if coming + length + settings.RESUMABLE_FREE_FLOOR_BYTES > free:
+        raise ResumableRefused(
+            "The server has no room for a file this size right now (uploads under way have taken it); "
+            "nothing was kept. Try again later.",
+            507,
+        )
 
 
 def append(

@@ -245,3 +245,27 @@ def test_a_last_part_refused_for_want_of_room_keeps_every_part_to_be_sent_again(
     clip = Clip.objects.get(pk=int(again["Upload-Clip-Id"]))
     assert clip.sha256 == hashlib.sha256(wav).hexdigest()
     assert not ResumableUpload.objects.exists()
+
+
+def test_a_new_upload_is_refused_while_the_uploads_under_way_need_the_rest_of_the_disk(
+    alice_api, bob_api, settings
+):
+    """Issue 27, item 5: one user's unfinished upload, within their quota, could fill the shared
+    folder for everyone. What the uploads under way still have to send is kept free: a new upload
+    that does not fit beside it and the floor is refused at once, 507, with nothing kept."""
+    import shutil
+
+    gib = 1024**3
+    free = shutil.disk_usage(settings.RESUMABLE_DIR).free
+
+    def declare(api, length: int):  # an upload's length is declared before any byte is sent
+        return api.post("/api/uploads/", HTTP_UPLOAD_LENGTH=str(length), **TUS)
+
+    settings.USER_STORAGE_QUOTA_BYTES = 0  # no quota: the disk is the limit here
+    settings.UPLOAD_MAX_BYTES = 2 * gib
+    settings.RESUMABLE_FREE_FLOOR_BYTES = free - 3 * gib  # room for three gigabytes (give or take one)
+    assert declare(alice_api, gib).status_code == 201
+    assert declare(alice_api, gib).status_code == 201
+    refused = declare(bob_api, 2 * gib)  # bob's would leave a gigabyte less than the floor
+    assert refused.status_code == 507 and "no room for a file this size" in refused.json()["detail"]
+    assert ResumableUpload.objects.count() == 2
