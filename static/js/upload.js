@@ -105,10 +105,34 @@
         try { detail = JSON.parse(error.originalResponse.getBody()).detail; } catch (e) { /* not JSON */ }
         item.querySelector("[data-detail]").textContent = detail || "The upload stopped: " + error.message;
       },
-      onSuccess: ({ lastResponse }) => {
+      onSuccess: async ({ lastResponse }) => {
         bar.value = 100;
+        let id = lastResponse.getHeader("Upload-Clip-Id");
+        if (!id) {
+          // Every byte was already there (its last part was refused for want of room, kept, and
+          // the same file chosen again): tus takes that as done; the server makes the clip when
+          // the last part is sent again, with no bytes.
+          setState(item, "queued", "checking");
+          const finish = await fetch(upload.url, {
+            method: "PATCH",
+            credentials: "same-origin",
+            headers: {
+              "Tus-Resumable": "1.0.0", "Upload-Offset": String(file.size),
+              "Content-Type": "application/offset+octet-stream", "X-CSRFToken": csrf,
+            },
+          }).catch(() => null);
+          id = finish && finish.headers.get("Upload-Clip-Id");
+          if (!id) {
+            bar.hidden = true;
+            setState(item, "failed", "refused");
+            let detail = "";
+            try { detail = (await finish.json()).detail; } catch (e) { /* not JSON */ }
+            item.querySelector("[data-detail]").textContent = detail || "The upload could not be finished; try again.";
+            return;
+          }
+        }
         setState(item, "queued");
-        follow(item, { id: lastResponse.getHeader("Upload-Clip-Id") });
+        follow(item, { id });
       },
     });
     upload.findPreviousUploads().then((previous) => {

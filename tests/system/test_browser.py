@@ -686,3 +686,55 @@ def test_admin_says_in_a_sentence_why_a_training_run_failed(browser_factory, liv
     assert said.startswith("failed: Training failed: a file it needed went missing during the run")
     assert "os.stat" not in page.content() and "Traceback" not in page.content()
     page.screenshot(path=str(ARTIFACTS / "admin-training-failed.png"), full_page=True)
+
+
+def test_a_big_upload_refused_at_its_end_for_want_of_room_finishes_once_there_is_room(
+    browser_factory, live_server, settings, tmp_path
+):
+    """Issue 27, item 8: a last part refused for the quota deleted every part already sent. The
+    parts are kept; once there is room, choosing the same file again makes the clip without
+    sending it again."""
+    from classify.models import ResumableUpload
+    from tests.system.conftest import wait_until
+
+    settings.CLASSIFY_SYNC = False  # no worker: the clip's creation is what is looked at
+    speech = soundfile.read(
+        Path(__file__).resolve().parents[1] / "fixtures" / "speech.flac", dtype="float32"
+    )[0]
+    stereo = np.repeat(np.resize(speech, 16_000 * 190), 3)
+    path = tmp_path / "archive.wav"
+    soundfile.write(path, np.stack([stereo, stereo], axis=1), 48_000, subtype="PCM_16")  # 36 MB
+    settings.USER_STORAGE_QUOTA_BYTES = 100 * 1024 * 1024
+
+    context = browser_factory().new_context()
+    page = context.new_page()
+    sign_up(page, live_server.url, "wanda")
+    cdp = context.new_cdp_session(page)  # a slow line, so the quota fills while the parts go up
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 8 * 1024 * 1024},
+    )
+    page.set_input_files("[data-upload-form] input[type=file]", str(path))
+    wait_until(ResumableUpload.objects.exists, 30, "the upload to begin", 0.05)
+    owner = ResumableUpload.objects.get().owner
+    blocking = Clip.objects.create(
+        owner=owner, original_filename="big.wav", size_bytes=80 * 1024 * 1024, sha256="0"
+    )
+    page.wait_for_selector("[data-upload-list] li[data-status=failed]", timeout=60_000)
+    assert "Your file is kept" in page.locator("[data-upload-list] li").first.inner_text()
+    upload = ResumableUpload.objects.get()
+    assert upload.offset == upload.length == path.stat().st_size  # every byte kept
+
+    blocking.delete()  # room again
+    patches = []
+    page.on(
+        "request", lambda sent: sent.method == "PATCH" and patches.append(sent.headers.get("upload-offset"))
+    )
+    page.set_input_files("[data-upload-form] input[type=file]", str(path))
+    made = Clip.objects.filter(owner=owner, original_filename="archive.wav")
+    wait_until(made.exists, 60, "the clip to be made", 0.1)
+    page.wait_for_selector("[data-upload-list] li:first-child[data-status=queued]", timeout=10_000)
+    clip = made.get()
+    assert clip.size_bytes == path.stat().st_size and not ResumableUpload.objects.exists()
+    assert patches == [str(path.stat().st_size)]  # one empty last part, no byte sent again
