@@ -431,7 +431,10 @@ def test_a_training_child_dies_with_the_worker_that_started_it(tmp_path):
         cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     child = psutil.Process(int(parent.stdout.readline()))
-    assert child.is_running()
+    deadline = time.monotonic() + 10  # setpriv has set the signal once it has become the command
+    while "setpriv" in child.cmdline()[0] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert child.is_running() and "setpriv" not in child.cmdline()[0]
     os.kill(parent.pid, signal.SIGKILL)  # the worker dies
     parent.wait()
     deadline = time.monotonic() + 10
