@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -232,7 +233,6 @@ class IdleStreams:
     def __init__(self, base: str):
         import resource
 
-        import psutil
         from django.contrib.auth.models import User
         from rest_framework.authtoken.models import Token
 
@@ -246,7 +246,6 @@ class IdleStreams:
             for n in range(IDLE_USERS)
         ]
         self.keys = keys
-        self.psutil = psutil
 
     def open(self, events_pid: int) -> None:
         self.before_mb = self._rss_mb(events_pid)
@@ -262,7 +261,7 @@ class IdleStreams:
             assert head.startswith(b"HTTP/1.1 200"), head[:200]
 
     def _rss_mb(self, pid: int) -> float:
-        process = self.psutil.Process(pid)
+        process = psutil.Process(pid)
         return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20
 
     def report(self, events_pid: int) -> dict[str, str]:
@@ -294,8 +293,6 @@ PARTS = (  # a process's part, by what its command line holds, first match
 def cpu_by_part() -> dict[str, float]:
     """CPU seconds used so far by the processes of each part of the stack (living ones; a killed
     worker's seconds are lost with it)."""
-    import psutil
-
     used: dict[str, float] = {}
     for process in psutil.process_iter(["cmdline", "cpu_times"]):
         command = " ".join(process.info["cmdline"] or [])
@@ -317,8 +314,6 @@ def wait_for_workers(base: str) -> None:
 
 
 def _group_pids(pgid: int) -> list[int]:
-    import psutil
-
     return [p.pid for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pgid]
 
 

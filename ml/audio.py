@@ -118,39 +118,36 @@ def verify(
     """Decode the whole file as a stream, block by block, and apply every check `decode` applies
     (empty, not audio, corrupt, truncated, too short, too long, silent) without holding the audio
     in memory: what an upload can know is refused at upload, in the web process, without
-    TensorFlow. The result's duration is the decoded one.
+    TensorFlow. The result's duration is the decoded one. (`check_stream` for a stream already
+    open, whose header a caller wanted first.)"""
+    return check_stream(open_stream(path, max_duration_s, max_samples), max_duration_s, whole_up_to_s)
 
-    With `whole_up_to_s`, a recording whose header says it is longer gets its header's checks
-    and its first `whole_up_to_s` decoded and checked (it is audio, it decodes, no invalid
-    values), its header's length returned: decoding hours belongs to the worker, whose
+
+def check_stream(stream: AudioStream, max_duration_s: float, whole_up_to_s: float | None = None) -> AudioInfo:
+    """`verify`'s checks on an open stream. With `whole_up_to_s`, a recording whose header says it
+    is longer gets its first `whole_up_to_s` decoded and checked (it is audio, it decodes, no
+    invalid values) and its header's length returned: decoding hours belongs to the worker, whose
     `classify_stream` applies the same checks to the rest as it classifies."""
-    stream = open_stream(path, max_duration_s, max_samples)
-    header_s = stream.info.duration_s or 0.0
-    if whole_up_to_s is not None and header_s > whole_up_to_s:
-        return _verify_start(stream, max_duration_s, whole_up_to_s)
-    checks = StreamChecks(stream.info, max_duration_s)
+    info = stream.info
+    checks = StreamChecks(info, max_duration_s)
+    if whole_up_to_s is None or (info.duration_s or 0.0) <= whole_up_to_s:
+        for _ in checks.passing(stream.blocks):
+            pass  # each block counted and checked, then dropped
+        duration_s = checks.finish()
+        return AudioInfo(round(duration_s, 3), info.sample_rate, info.channels, info.format)
     for _ in checks.passing(stream.blocks):
-        pass  # each block counted and checked, then dropped
-    duration_s = checks.finish()
-    return AudioInfo(round(duration_s, 3), stream.info.sample_rate, stream.info.channels, stream.info.format)
-
-
-def _verify_start(stream: AudioStream, max_duration_s: float, first_s: float) -> AudioInfo:
-    checks = StreamChecks(stream.info, max_duration_s)
-    for _ in checks.passing(stream.blocks):
-        if checks.samples >= first_s * SAMPLE_RATE:
+        if checks.samples >= whole_up_to_s * SAMPLE_RATE:
             break
     close = getattr(stream.blocks, "close", None)
     if close is not None:
         close()  # stops an ffmpeg pipe at once
     if not checks.finite:
-        raise AudioDecodeError("The file is corrupt: it decodes to invalid sample values.")
-    if checks.samples < min(first_s, MIN_DURATION_S) * SAMPLE_RATE:
+        raise AudioDecodeError(CORRUPT)
+    if checks.samples < MIN_DURATION_S * SAMPLE_RATE:
         raise AudioDecodeError(
-            f"The file is truncated: it promises {_length(stream.info.duration_s or 0)} of audio "
+            f"The file is truncated: it promises {_length(info.duration_s or 0)} of audio "
             f"but only {checks.samples / SAMPLE_RATE:.1f} s could be read."
         )
-    info = stream.info
     return AudioInfo(round(info.duration_s or 0.0, 3), info.sample_rate, info.channels, info.format)
 
 
@@ -184,16 +181,6 @@ def open_stream(
         _refuse_if_too_long(info.duration_s, max_duration_s)
         _refuse_if_too_much_to_decode(info, max_samples)
     return AudioStream(info, blocks)
-
-
-def header(path: str | Path, max_samples: float | None = None) -> AudioInfo:
-    """What the file's header says (length, rate, channels, format), with every check that needs
-    no decoding; nothing is decoded."""
-    stream = open_stream(path, DEFAULT_MAX_DURATION_S * 100, max_samples)
-    close = getattr(stream.blocks, "close", None)
-    if close is not None:
-        close()
-    return stream.info
 
 
 def decoded_samples(info: AudioInfo) -> float:
@@ -267,6 +254,9 @@ def _refuse_unended_ogg(path: Path) -> None:
         )
 
 
+CORRUPT = "The file is corrupt: it decodes to invalid sample values."
+
+
 def _check_decoded(
     info: AudioInfo, duration_s: float, max_duration_s: float, peak: float, finite: bool
 ) -> None:
@@ -285,7 +275,7 @@ def _check_decoded(
             f"{MIN_DURATION_S} s is needed)."
         )
     if not finite:
-        raise AudioDecodeError("The file is corrupt: it decodes to invalid sample values.")
+        raise AudioDecodeError(CORRUPT)
     if peak < SILENCE_PEAK:
         raise AudioDecodeError("The recording is silent: there is nothing to classify.")
 

@@ -28,7 +28,7 @@ from django.db.models import Sum
 from classify.clips import state
 from classify.infra import limits, storage
 from classify.models import Clip, ResumableUpload
-from ml.audio import AUDIO_TYPES, AudioDecodeError, AudioInfo, decoded_samples, header, verify
+from ml.audio import AUDIO_TYPES, AudioDecodeError, AudioInfo, check_stream, decoded_samples, open_stream
 
 
 class UploadRejected(Exception):
@@ -174,13 +174,10 @@ def create_clip(
     check_quota(owner, uploaded.size or 0, finishing)
     with upload_on_disk(uploaded) as path:
         try:
-            take_decode_allowance(owner, header(path, max_samples=settings.UPLOAD_MAX_SAMPLES))
-            info = verify(
-                path,
-                max_duration_s=settings.UPLOAD_MAX_DURATION_S,
-                max_samples=settings.UPLOAD_MAX_SAMPLES,
-                whole_up_to_s=settings.UPLOAD_WHOLE_CHECK_S,
-            )
+            # The header first (read once): its decoding is counted before any is done.
+            stream = open_stream(path, settings.UPLOAD_MAX_DURATION_S, settings.UPLOAD_MAX_SAMPLES)
+            take_decode_allowance(owner, stream.info)
+            info = check_stream(stream, settings.UPLOAD_MAX_DURATION_S, settings.UPLOAD_WHOLE_CHECK_S)
         except AudioDecodeError as error:
             raise UploadRejected(str(error)) from None
     suffix = AUDIO_TYPES.get(info.format, (".audio",))[0]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,20 @@ def stop_parts(owner: User) -> None:
     (it holds its upload's row lock until it ends: deleting the account would wait for it)."""
     for upload_id in ResumableUpload.objects.filter(owner=owner).values_list("pk", flat=True):
         cache.set(STOP_KEY.format(upload_id), True, timeout=settings.RESUMABLE_EXPIRE_S)
+
+
+class StopAsked:
+    """Whether `stop_parts` asked this upload's part to stop: looked up at most once a second,
+    not once a megabyte (the cache may be the database)."""
+
+    def __init__(self, upload_id: object):
+        self.key, self.next_look = STOP_KEY.format(upload_id), 0.0
+
+    def __call__(self) -> bool:
+        if time.monotonic() < self.next_look:
+            return False
+        self.next_look = time.monotonic() + 1.0
+        return bool(cache.get(self.key))
 
 
 class ResumableRefused(intake.UploadRejected):
@@ -122,6 +137,7 @@ def append(
         if declared is not None and declared > remaining:
             raise ResumableRefused(f"The part is longer than the {remaining} bytes left of this upload.", 413)
         written, full = 0, None  # full: the error of a disk that filled up
+        stopping = StopAsked(locked.pk)
         with locked.part_path.open("r+b", buffering=0) as out:  # unbuffered: a full disk fails the write
             out.seek(locked.offset)
             while written < remaining:
@@ -132,7 +148,7 @@ def append(
                         "resumable upload %s: part cut short after %d bytes (%s)", locked.pk, written, error
                     )
                     break
-                if not chunk or cache.get(STOP_KEY.format(locked.pk)):
+                if not chunk or stopping():
                     break  # the end, or its owner is being deleted
                 count, full = write_all(out, chunk)
                 written += count

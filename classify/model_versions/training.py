@@ -148,9 +148,7 @@ def epochs_left_s(progress: dict, now: float) -> float | None:
     or a clock carried over from an earlier fit, said "1 h 17 min left" of a 25-minute run)."""
     epoch, epochs = progress.get("epoch"), progress.get("epochs")
     started = progress.get("epoch_started_at") or {}
-    if not (epoch and epochs) or str(epoch) not in started:
-        return None
-    if epoch <= 2 or "2" not in started:
+    if not (epoch and epochs) or epoch <= 2 or not {"2", str(epoch)} <= started.keys():
         return None
     per_epoch_s = (started[str(epoch)] - started["2"]) / (epoch - 2)
     this_one_left_s = max(0.0, per_epoch_s - (now - started[str(epoch)]))
